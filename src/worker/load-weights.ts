@@ -1,0 +1,123 @@
+// Streams a checkpoint (one file, or the shards of a sharded safetensors checkpoint) through
+// the weights parser into a WeightSink, without ever holding a whole file in memory.
+import type { Gpt2Config } from '../model/config.ts';
+import type { MatrixDtype, WeightSink } from '../model/weight-layout.ts';
+import { WeightsFormatError, type WeightsParser } from './weights-parser.ts';
+
+/** A weights file to stream; a File or Blob (plus a name) fits. */
+export interface WeightFile {
+  name: string;
+  size: number;
+  stream(): ReadableStream<Uint8Array>;
+}
+
+export interface WeightsSource {
+  format: 'safetensors' | 'legacy-bin';
+  /** config.json (`json`) or the legacy gpt2_config.txt (`text`). */
+  config: { format: 'json' | 'text'; bytes: Uint8Array };
+  /** One file, or for a sharded safetensors checkpoint every shard, in any order. */
+  files: WeightFile[];
+}
+
+export interface LoadWeightsOptions {
+  matrixDtype: MatrixDtype;
+  signal?: AbortSignal;
+  /** Called with the config before any weight is read: throw to refuse a model this backend cannot run. */
+  checkConfig?: (config: Gpt2Config) => void;
+  /** Called after every chunk; `totalBytes` is the size of all files together. */
+  onProgress?: (bytesRead: number, totalBytes: number) => void;
+}
+
+/**
+ * Reads the config, calls `sink.allocate` with every slot, then streams each file, calling
+ * `sink.write` for every piece. Throws WeightsFormatError (naming the file when there are several)
+ * if anything is malformed or missing, and the signal's reason if it is aborted.
+ */
+export async function loadWeights(
+  parser: WeightsParser,
+  source: WeightsSource,
+  sink: WeightSink,
+  options: LoadWeightsOptions,
+): Promise<Gpt2Config> {
+  const { signal, onProgress } = options;
+  signal?.throwIfAborted();
+  const config = source.config.format === 'json' ? parser.configFromJson(source.config.bytes) : parser.configFromText(source.config.bytes);
+  options.checkConfig?.(config);
+  if (source.files.length === 0) throw new WeightsFormatError('no weights file was given: choose the checkpoint file (or every shard of it)');
+  if (source.format === 'legacy-bin' && source.files.length > 1) {
+    throw new WeightsFormatError(`gpt2_weights.bin is a single file, but ${source.files.length} files were given`);
+  }
+  sink.allocate(parser.beginModel(options.matrixDtype));
+
+  const sharded = source.files.length > 1;
+  const totalBytes = source.files.reduce((sum, file) => sum + file.size, 0);
+  let bytesRead = 0;
+  for (const file of source.files) {
+    try {
+      if (source.format === 'safetensors') parser.beginSafetensorsFile(file.size, { shard: sharded });
+      else parser.beginLegacyBinFile(file.size);
+      await streamFile(file, signal, (chunk) => {
+        parser.push(chunk, (slotIndex, byteOffset, bytes) => sink.write(slotIndex, byteOffset, bytes));
+        bytesRead += chunk.length;
+        onProgress?.(bytesRead, totalBytes);
+      });
+      parser.endFile();
+    } catch (error) {
+      // With several shards the user needs to know which one is bad.
+      if (sharded && error instanceof WeightsFormatError) throw new WeightsFormatError(`${file.name}: ${error.message}`, { cause: error });
+      throw error;
+    }
+  }
+  parser.endModel();
+  return config;
+}
+
+async function streamFile(file: WeightFile, signal: AbortSignal | undefined, onChunk: (chunk: Uint8Array) => void): Promise<void> {
+  const reader = file.stream().getReader();
+  // Cancelling the stream ends a read that is still waiting for data.
+  const cancel = () => void reader.cancel(signal?.reason).catch(() => {});
+  signal?.addEventListener('abort', cancel, { once: true });
+  try {
+    for (;;) {
+      const { done, value } = await reader.read();
+      signal?.throwIfAborted();
+      if (done) return;
+      onChunk(value);
+    }
+  } catch (error) {
+    await reader.cancel(error).catch(() => {});
+    throw error;
+  } finally {
+    signal?.removeEventListener('abort', cancel);
+    reader.releaseLock();
+  }
+}
+
+/**
+ * The shard files named by a sharded checkpoint's model.safetensors.index.json
+ * (`{"weight_map": {tensor: file}}`), each once, sorted.
+ */
+export function shardFileNames(indexJsonText: string): string[] {
+  const what = 'model.safetensors.index.json';
+  let index: unknown;
+  try {
+    index = JSON.parse(indexJsonText);
+  } catch (error) {
+    throw new WeightsFormatError(`${what} is not valid JSON (${(error as Error).message}): download it again`);
+  }
+  const weightMap = isObject(index) ? index.weight_map : undefined;
+  if (!isObject(weightMap)) throw new WeightsFormatError(`${what} has no "weight_map" object: it is not a safetensors shard index`);
+  const names = new Set<string>();
+  for (const [tensor, file] of Object.entries(weightMap)) {
+    if (typeof file !== 'string' || !/^[^/\\]+$/.test(file) || file === '.' || file === '..') {
+      throw new WeightsFormatError(`${what} maps ${tensor} to ${JSON.stringify(file)}, which is not a plain file name`);
+    }
+    names.add(file);
+  }
+  if (names.size === 0) throw new WeightsFormatError(`${what} has an empty weight_map: it names no shard files`);
+  return [...names].sort();
+}
+
+function isObject(value: unknown): value is Record<string, unknown> {
+  return typeof value === 'object' && value !== null && !Array.isArray(value);
+}
