@@ -1,0 +1,210 @@
+// GPT-2's forward pass on WebGPU with a KV cache.
+//
+// One call runs T new tokens at positions [pos0, pos0 + T): prompt processing passes the whole
+// prompt (T > 1, tiled matmuls), decoding passes one token (T = 1, matrix-vector kernels). Keys and
+// values of every layer are appended to the cache, so a decode step costs one token's work.
+// All buffers and bind groups are made once, in the constructor; a pass is one command submission.
+import type { Gpt2Config } from '../model/config.ts';
+import { WeightKind } from '../model/weight-layout.ts';
+import { Gpt2Kernels, STEP_UNIFORM_SIZE, workgroupGrid } from './kernels.ts';
+import type { GpuWeights } from './gpu-weights.ts';
+
+/** Rows of the final LayerNorm + LM head computed per dispatch when every position's logits are
+ *  wanted; bounds the logits buffer to HEAD_ROWS × vocab. */
+const HEAD_ROWS = 16;
+
+/** What a pass returns: the last position's logits, or the argmax of the last / every position. */
+export type ForwardOutput = 'last-logits' | 'last-argmax' | 'all-argmax';
+
+interface LayerBindGroups {
+  attnNorm: GPUBindGroup;
+  qkv: GPUBindGroup;
+  kvCacheWrite: GPUBindGroup;
+  attention: GPUBindGroup;
+  attnProj: GPUBindGroup;
+  mlpNorm: GPUBindGroup;
+  mlpUp: GPUBindGroup;
+  mlpDown: GPUBindGroup;
+}
+
+interface HeadBindGroups {
+  finalNorm: GPUBindGroup;
+  lmHead: GPUBindGroup;
+  argmax: GPUBindGroup;
+}
+
+export class Gpt2Gpu {
+  private readonly kernels: Gpt2Kernels;
+  private readonly buffers: GPUBuffer[] = [];
+  // Uniforms: this pass's rows and position; and the head's fixed row counts (1, or HEAD_ROWS).
+  private readonly step: GPUBuffer;
+  // Activations, sized for a whole context in one pass.
+  private readonly tokens: GPUBuffer; // (nCtx) u32
+  private readonly residual: GPUBuffer; // (nCtx, C) the residual stream x
+  private readonly normed: GPUBuffer; // (nCtx, C) LayerNorm output
+  private readonly qkv: GPUBuffer; // (nCtx, 3C)
+  private readonly attended: GPUBuffer; // (nCtx, C) attention output, before c_proj
+  private readonly mlpHidden: GPUBuffer; // (nCtx, 4C) after c_fc and GELU
+  private readonly headInput: GPUBuffer; // (HEAD_ROWS, C) rows of x copied out for the head
+  private readonly logits: GPUBuffer; // (HEAD_ROWS, vocab)
+  private readonly argmax: GPUBuffer; // (HEAD_ROWS) u32
+  private readonly logitsReadback: GPUBuffer; // (vocab) f32
+  private readonly argmaxReadback: GPUBuffer; // (nCtx) u32
+  private readonly layers: LayerBindGroups[];
+  private readonly embedding: GPUBindGroup;
+  private readonly headForOneRow: HeadBindGroups;
+  private readonly headForManyRows: HeadBindGroups;
+
+  constructor(private readonly device: GPUDevice, readonly config: Gpt2Config, weights: GpuWeights) {
+    const { nCtx, nEmbd: C, vocabSize, nLayer } = config;
+    this.kernels = new Gpt2Kernels(device, config);
+
+    const uniform = (label: string, rows: number) => {
+      const buffer = this.createBuffer(label, STEP_UNIFORM_SIZE, GPUBufferUsage.UNIFORM | GPUBufferUsage.COPY_DST);
+      device.queue.writeBuffer(buffer, 0, new Uint32Array([rows, 0, 0, 0]));
+      return buffer;
+    };
+    const storage = (label: string, floats: number) =>
+      this.createBuffer(label, floats * 4, GPUBufferUsage.STORAGE | GPUBufferUsage.COPY_SRC | GPUBufferUsage.COPY_DST);
+    const readback = (label: string, bytes: number) =>
+      this.createBuffer(label, bytes, GPUBufferUsage.MAP_READ | GPUBufferUsage.COPY_DST);
+
+    this.step = uniform('step', 0);
+    const oneRow = uniform('head rows: 1', 1);
+    const manyRows = uniform(`head rows: ${HEAD_ROWS}`, HEAD_ROWS);
+    this.tokens = storage('tokens', nCtx);
+    this.residual = storage('residual', nCtx * C);
+    this.normed = storage('normed', nCtx * C);
+    this.qkv = storage('qkv', nCtx * 3 * C);
+    this.attended = storage('attended', nCtx * C);
+    this.mlpHidden = storage('mlp hidden', nCtx * 4 * C);
+    this.headInput = storage('head input', HEAD_ROWS * C);
+    const headNormed = storage('head normed', HEAD_ROWS * C);
+    this.logits = storage('logits', HEAD_ROWS * vocabSize);
+    this.argmax = storage('argmax', HEAD_ROWS);
+    this.logitsReadback = readback('logits readback', vocabSize * 4);
+    this.argmaxReadback = readback('argmax readback', nCtx * 4);
+
+    const k = this.kernels;
+    const w = (kind: WeightKind, layer = -1) => weights.get(kind, layer);
+    this.embedding = k.embedding.bind(device, [this.step, this.tokens, w(WeightKind.tokenEmbedding), w(WeightKind.positionEmbedding), this.residual]);
+    this.layers = Array.from({ length: nLayer }, (_, layer) => {
+      const kCache = storage(`layer ${layer} key cache`, nCtx * C);
+      const vCache = storage(`layer ${layer} value cache`, nCtx * C);
+      const lw = (kind: WeightKind) => w(kind, layer);
+      return {
+        attnNorm: k.layerNorm.bind(device, [this.step, this.residual, lw(WeightKind.attnNormWeight), lw(WeightKind.attnNormBias), this.normed]),
+        qkv: k.qkv.bind(device, this.step, this.normed, lw(WeightKind.qkvWeight), lw(WeightKind.qkvBias), this.qkv),
+        kvCacheWrite: k.kvCacheWrite.bind(device, [this.step, this.qkv, kCache, vCache]),
+        attention: k.attention.bind(device, [this.step, this.qkv, kCache, vCache, this.attended]),
+        attnProj: k.attnProj.bind(device, this.step, this.attended, lw(WeightKind.attnProjWeight), lw(WeightKind.attnProjBias), this.residual),
+        mlpNorm: k.layerNorm.bind(device, [this.step, this.residual, lw(WeightKind.mlpNormWeight), lw(WeightKind.mlpNormBias), this.normed]),
+        mlpUp: k.mlpUp.bind(device, this.step, this.normed, lw(WeightKind.mlpUpWeight), lw(WeightKind.mlpUpBias), this.mlpHidden),
+        mlpDown: k.mlpDown.bind(device, this.step, this.mlpHidden, lw(WeightKind.mlpDownWeight), lw(WeightKind.mlpDownBias), this.residual),
+      };
+    });
+    const head = (rows: GPUBuffer): HeadBindGroups => ({
+      finalNorm: k.layerNorm.bind(device, [rows, this.headInput, w(WeightKind.finalNormWeight), w(WeightKind.finalNormBias), headNormed]),
+      // The LM head is tied to wte: logits = h · wteᵀ, no bias (wte is bound again as a stand-in).
+      lmHead: k.lmHead.bind(device, rows, headNormed, w(WeightKind.tokenEmbedding), w(WeightKind.tokenEmbedding), this.logits),
+      argmax: k.argmax.bind(device, [rows, this.logits, this.argmax]),
+    });
+    this.headForOneRow = head(oneRow);
+    this.headForManyRows = head(manyRows);
+  }
+
+  /**
+   * Runs `tokens` at positions [pos0, pos0 + tokens.length), appending their keys and values to
+   * the cache (whatever the cache held from pos0 on is overwritten). Returns the last position's
+   * logits (vocab floats), or the argmax token of the last position, or of every position.
+   */
+  async forward(tokens: ArrayLike<number>, pos0: number, output: 'last-logits'): Promise<Float32Array>;
+  async forward(tokens: ArrayLike<number>, pos0: number, output: 'last-argmax' | 'all-argmax'): Promise<Uint32Array>;
+  async forward(tokens: ArrayLike<number>, pos0: number, output: ForwardOutput): Promise<Float32Array | Uint32Array> {
+    const { nCtx, vocabSize } = this.config;
+    const rows = tokens.length;
+    if (rows < 1) throw new RangeError('forward needs at least one token');
+    if (!Number.isInteger(pos0) || pos0 < 0 || pos0 + rows > nCtx) {
+      throw new RangeError(`positions ${pos0}..${pos0 + rows - 1} do not fit the model's context of ${nCtx} tokens`);
+    }
+    const tokenIds = Uint32Array.from(tokens);
+    const invalid = tokenIds.findIndex((token, i) => token >= vocabSize || token !== tokens[i]);
+    if (invalid >= 0) throw new RangeError(`token ${tokens[invalid]} is not in the vocabulary (0..${vocabSize - 1})`);
+
+    const queue = this.device.queue;
+    queue.writeBuffer(this.tokens, 0, tokenIds);
+    queue.writeBuffer(this.step, 0, new Uint32Array([rows, pos0]));
+    const encoder = this.device.createCommandEncoder();
+    this.encodeBlocks(encoder, rows);
+
+    if (output === 'all-argmax') {
+      for (let first = 0; first < rows; first += HEAD_ROWS) {
+        const count = Math.min(HEAD_ROWS, rows - first);
+        this.encodeHead(encoder, first, count, this.headForManyRows, HEAD_ROWS);
+        encoder.copyBufferToBuffer(this.argmax, 0, this.argmaxReadback, first * 4, count * 4);
+      }
+      queue.submit([encoder.finish()]);
+      return new Uint32Array(await this.read(this.argmaxReadback, rows * 4));
+    }
+    this.encodeHead(encoder, rows - 1, 1, this.headForOneRow, 1);
+    if (output === 'last-logits') {
+      encoder.copyBufferToBuffer(this.logits, 0, this.logitsReadback, 0, vocabSize * 4);
+      queue.submit([encoder.finish()]);
+      return new Float32Array(await this.read(this.logitsReadback, vocabSize * 4));
+    }
+    encoder.copyBufferToBuffer(this.argmax, 0, this.argmaxReadback, 0, 4);
+    queue.submit([encoder.finish()]);
+    return new Uint32Array(await this.read(this.argmaxReadback, 4));
+  }
+
+  /** Embeddings and every transformer block: leaves the residual stream of all rows in `residual`. */
+  private encodeBlocks(encoder: GPUCommandEncoder, rows: number): void {
+    const { nEmbd: C, nHead } = this.config;
+    const k = this.kernels;
+    const elementGroups = workgroupGrid(Math.ceil((rows * C) / 64));
+    const pass = encoder.beginComputePass({ label: 'blocks' });
+    k.embedding.dispatch(pass, this.embedding, ...elementGroups);
+    for (const layer of this.layers) {
+      // x = x + attn(ln_1(x))
+      k.layerNorm.dispatch(pass, layer.attnNorm, rows);
+      k.qkv.dispatch(pass, layer.qkv, rows);
+      k.kvCacheWrite.dispatch(pass, layer.kvCacheWrite, ...elementGroups);
+      k.attention.dispatch(pass, layer.attention, rows, nHead);
+      k.attnProj.dispatch(pass, layer.attnProj, rows);
+      // x = x + mlp(ln_2(x))
+      k.layerNorm.dispatch(pass, layer.mlpNorm, rows);
+      k.mlpUp.dispatch(pass, layer.mlpUp, rows);
+      k.mlpDown.dispatch(pass, layer.mlpDown, rows);
+    }
+    pass.end();
+  }
+
+  /** logits = ln_f(x[first .. first+count]) · wteᵀ, and their argmax, computed for `headRows` rows. */
+  private encodeHead(encoder: GPUCommandEncoder, first: number, count: number, head: HeadBindGroups, headRows: number): void {
+    const rowBytes = this.config.nEmbd * 4;
+    encoder.copyBufferToBuffer(this.residual, first * rowBytes, this.headInput, 0, count * rowBytes);
+    const pass = encoder.beginComputePass({ label: 'head' });
+    this.kernels.layerNorm.dispatch(pass, head.finalNorm, headRows);
+    this.kernels.lmHead.dispatch(pass, head.lmHead, headRows);
+    this.kernels.argmax.dispatch(pass, head.argmax, headRows);
+    pass.end();
+  }
+
+  private async read(buffer: GPUBuffer, bytes: number): Promise<ArrayBuffer> {
+    await buffer.mapAsync(GPUMapMode.READ, 0, bytes);
+    const copy = buffer.getMappedRange(0, bytes).slice(0);
+    buffer.unmap();
+    return copy;
+  }
+
+  private createBuffer(label: string, size: number, usage: GPUBufferUsageFlags): GPUBuffer {
+    const buffer = this.device.createBuffer({ label, size, usage });
+    this.buffers.push(buffer);
+    return buffer;
+  }
+
+  /** Frees activations and caches (the weights belong to the caller). */
+  destroy(): void {
+    for (const buffer of this.buffers) buffer.destroy();
+  }
+}

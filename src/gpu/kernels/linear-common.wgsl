@@ -1,0 +1,40 @@
+// Shared by linear-tiled.wgsl and linear-matvec.wgsl: the bindings and the fused epilogue of a
+// GPT-2 linear layer (HF Conv1D, with the weight transposed to [N, K] by the parser):
+//
+//   y[r, n] = sum_k input[r, k] * weight[n, k] + bias[n]
+//   EPILOGUE 0: out[r, n] = y            (Q|K|V, LM head)
+//   EPILOGUE 1: out[r, n] = gelu_new(y)  (MLP up-projection)
+//   EPILOGUE 2: out[r, n] += y           (projections back into the residual stream)
+//
+// step:   rows (R)
+// input:  (R, K)    weight: (N, K)    bias: (N), unread when HAS_BIAS is false (tied LM head)
+// out:    (R, N)
+// Each kernel declares `input` (binding 1) and `weight` (binding 2) itself, as f32 or vec4<f32>.
+
+struct Step { rows: u32, pos0: u32 }
+
+override K: u32;
+override N: u32;
+override EPILOGUE: u32 = 0u;
+override HAS_BIAS: bool = true;
+
+@group(0) @binding(0) var<uniform> step: Step;
+@group(0) @binding(3) var<storage, read> bias: array<f32>;
+@group(0) @binding(4) var<storage, read_write> out: array<f32>;
+
+// gelu_new, the tanh form GPT-2 was trained with. The cube is written out because pow(x, 3.0) is
+// undefined for x < 0 in WGSL. The tanh argument is clamped because some drivers evaluate tanh as
+// a ratio of exponentials that overflows to NaN for large inputs; tanh(±15) is ±1 in f32 anyway.
+fn geluNew(x: f32) -> f32 {
+  let inner = clamp(0.7978845608028654 * (x + 0.044715 * x * x * x), -15.0, 15.0);
+  return 0.5 * x * (1.0 + tanh(inner));
+}
+
+fn storeOutput(row: u32, n: u32, dot: f32) {
+  let index = row * N + n;
+  var y = dot;
+  if (HAS_BIAS) { y += bias[n]; }
+  if (EPILOGUE == 1u) { y = geluNew(y); }
+  if (EPILOGUE == 2u) { y += out[index]; }
+  out[index] = y;
+}
