@@ -3,6 +3,7 @@ import { playwright } from '@vitest/browser-playwright';
 import viteConfig from './vite.config.ts';
 import { chromiumLaunchOptions } from './scripts/chromium.ts';
 import { serveDirectoryPlugin } from './scripts/serve-directory-plugin.ts';
+import { flakyModelServerPlugin } from './scripts/flaky-model-server-plugin.ts';
 
 // Three kinds of tests: `unit` runs in Node (parsers, tokenizer, sampling, CLIs); `browser` runs
 // inside real headless Chromium with WebGPU (kernels, the engine through its worker); `e2e` drives
@@ -25,6 +26,7 @@ export default mergeConfig(
         },
         {
           extends: true,
+          plugins: [flakyModelServerPlugin('/flaky-hub/', '../shared/fixtures')],
           test: {
             name: 'browser',
             include: ['src/**/*.browser.test.ts', 'test/browser/**/*.test.ts'],

@@ -1,0 +1,61 @@
+// npm run logits -- --model <file or folder> --tokens 464,2068,7586 [--all-positions] [--generate N]
+//                   [--dtype f32|f16]
+// Runs the app's own worker and WebGPU kernels in headless Chromium and prints one JSON line:
+// {"logits":[...]} (+ "argmax" per position, + "generated" greedy tokens). On failure it prints
+// one line "error: <what is wrong>" and exits non-zero.
+import { parseArgs } from 'node:util';
+import type { HeadlessRequest, HeadlessResult } from '../src/headless/headless-page.ts';
+import { MODEL_URL_PREFIX, openHeadlessSession } from './headless-session.ts';
+import { findModelFiles } from './model-paths.ts';
+
+function parseTokens(text: string | undefined): number[] {
+  if (!text) throw new Error('--tokens is required, e.g. --tokens 464,2068,7586');
+  const tokens = text.split(',').map((part) => Number(part.trim()));
+  if (tokens.some((token) => !Number.isInteger(token) || token < 0)) {
+    throw new Error(`--tokens must be comma-separated non-negative integers, got "${text}"`);
+  }
+  return tokens;
+}
+
+async function main(): Promise<void> {
+  const { values } = parseArgs({
+    options: {
+      model: { type: 'string' },
+      tokens: { type: 'string' },
+      'all-positions': { type: 'boolean', default: false },
+      generate: { type: 'string', default: '0' },
+      dtype: { type: 'string', default: 'f32' },
+    },
+  });
+  if (!values.model) throw new Error('--model is required: a .safetensors or .bin file, or a folder holding one');
+  const generate = Number(values.generate);
+  if (!Number.isInteger(generate) || generate < 0) throw new Error(`--generate must be a whole number, got "${values.generate}"`);
+  if (values.dtype !== 'f32' && values.dtype !== 'f16') throw new Error(`--dtype must be f32 or f16, got "${values.dtype}"`);
+  const paths = findModelFiles(values.model);
+  const request: HeadlessRequest = {
+    configUrl: '',
+    weightsUrl: '',
+    tokens: parseTokens(values.tokens),
+    allPositions: values['all-positions'],
+    generate,
+    weightsDtype: values.dtype,
+  };
+
+  const session = await openHeadlessSession(paths.directory);
+  let result: HeadlessResult;
+  try {
+    const modelUrl = (file: string) => new URL(MODEL_URL_PREFIX + encodeURIComponent(file), session.baseUrl).href;
+    request.configUrl = modelUrl(paths.configFile);
+    request.weightsUrl = modelUrl(paths.weightsFile);
+    result = await session.page.evaluate((r) => window.runHeadless(r), request);
+  } finally {
+    await session.close();
+  }
+  if ('error' in result) throw new Error(result.error);
+  process.stdout.write(JSON.stringify(result) + '\n');
+}
+
+main().catch((error: Error) => {
+  process.stdout.write(`error: ${error.message.replace(/\s*\n\s*/g, ' ')}\n`);
+  process.exitCode = 1;
+});

@@ -1,0 +1,158 @@
+// The one door between the UI (or a headless script) and the engine in its worker. Everything the
+// UI can ask of the model is here, typed; the worker exposes it with Comlink.
+import type { Gpt2Config } from '../model/config.ts';
+import type { MatrixDtype } from '../model/weight-layout.ts';
+
+export type WeightsFormat = 'safetensors' | 'legacy-bin';
+
+/** Where a model's files come from. */
+export type ModelSource =
+  /** Files on a server (the HF hub, or a local stand-in): config + weights, or a sharded index. */
+  | { kind: 'url'; name: string; configUrl: string; weightsUrl: string }
+  /** Files the user picked: a .safetensors (+ config.json), or gpt2_weights.bin + gpt2_config.txt. */
+  | { kind: 'files'; name: string; files: File[] }
+  /** A model saved in the app's storage by `download` (works offline). */
+  | { kind: 'cached'; id: string };
+
+/** A model to download into the app's storage: its config and weights (or sharded index) URLs. */
+export interface DownloadRequest {
+  /** Storage key, e.g. "gpt2" or "custom:<hash>"; downloading an id that exists resumes or re-checks it. */
+  id: string;
+  label: string;
+  configUrl: string;
+  weightsUrl: string;
+}
+
+export interface DownloadProgress {
+  file: string;
+  bytesDone: number;
+  bytesTotal: number;
+  bytesPerSecond: number;
+  /** null until the speed is known. */
+  secondsLeft: number | null;
+  /** Bytes that were already stored from an interrupted download and not fetched again. */
+  resumedFrom: number;
+}
+
+/** A model saved in the app's storage. */
+export interface CachedModel {
+  id: string;
+  label: string;
+  bytes: number;
+  files: string[];
+  savedAt: number;
+}
+
+export interface StorageInfo {
+  usageBytes: number;
+  quotaBytes: number;
+  /** Whether the browser promised not to evict the app's storage. */
+  persisted: boolean;
+}
+
+export interface LoadOptions {
+  /** Matrix storage on the GPU; f16 halves memory and bandwidth. Default f32. */
+  weightsDtype?: MatrixDtype;
+}
+
+export interface LoadProgress {
+  phase: 'weights' | 'kernels';
+  bytesDone: number;
+  bytesTotal: number;
+}
+
+export interface ModelInfo {
+  name: string;
+  config: Gpt2Config;
+  parameterCount: number;
+  weightsDtype: MatrixDtype;
+  weightBytes: number;
+  backend: 'webgpu';
+  adapter: string;
+  loadMs: number;
+}
+
+export interface LogitsOptions {
+  /** Also return the argmax token after every position. */
+  allPositions?: boolean;
+  /** Feed the tokens one pass each through the KV cache (the decoding path) instead of all at once. */
+  incremental?: boolean;
+}
+
+export interface LogitsResult {
+  /** Next-token logits after the last token (full vocabulary). */
+  logits: Float32Array;
+  /** With `allPositions`: the argmax token after each position. */
+  argmax?: number[];
+}
+
+/** Options for `generate`. Temperature 0 means greedy (and ignores topK/topP/seed). */
+export interface GenerationSettings {
+  maxNewTokens: number;
+  temperature: number;
+  /** Keep only the k most likely tokens; 0 disables. */
+  topK: number;
+  /** Keep the smallest set of tokens whose probability reaches p; 1 disables. */
+  topP: number;
+  /** CTRL-style penalty for tokens already in the context; 1 disables. */
+  repetitionPenalty: number;
+  /** Same seed, settings and prompt give the same text. */
+  seed: number;
+  /** Generation stops when the text produced contains one of these (it is cut before it). */
+  stopStrings: string[];
+}
+
+export type StopReason = 'end-of-text' | 'stop-string' | 'max-tokens' | 'aborted';
+
+/** Streamed to the caller while generating. */
+export type GenerationEvent =
+  /** The prompt has been processed. */
+  | { type: 'prompt-done'; promptTokens: number; ms: number }
+  /** One more token; `text` is what it adds to the reply (may be '' while a UTF-8 sequence is incomplete). */
+  | { type: 'token'; token: number; text: string }
+  /** At the end: text held back because it might have begun a stop string, and did not. */
+  | { type: 'final-text'; text: string }
+  /** The context filled up: the oldest `droppedTokens` were dropped and the rest re-processed. */
+  | { type: 'context-shift'; droppedTokens: number };
+
+export interface GenerationResult {
+  text: string;
+  tokens: number[];
+  stopReason: StopReason;
+  promptTokens: number;
+  promptTokensPerSecond: number;
+  generatedTokensPerSecond: number;
+  contextShifts: number;
+}
+
+export interface EngineApi {
+  /** Loads a model, replacing (and freeing) the current one. Rejects with a message for the user. */
+  load(source: ModelSource, options: LoadOptions, onProgress?: (progress: LoadProgress) => void): Promise<ModelInfo>;
+  /** Frees the current model's GPU memory. */
+  unload(): Promise<void>;
+  /** Runs `tokens` through the model from position 0. */
+  logits(tokens: number[], options?: LogitsOptions): Promise<LogitsResult>;
+  /** Greedy continuation of `tokens` by `count` tokens, one KV-cached decode step per token. */
+  greedy(tokens: number[], count: number): Promise<number[]>;
+  /** GPT-2 BPE token ids of `text`; `<|endoftext|>` is the special token 50256. */
+  tokenize(text: string): Promise<number[]>;
+  /** Continues `prompt`, streaming each token to `onEvent`. One generation at a time. */
+  generate(prompt: string, settings: GenerationSettings, onEvent: (event: GenerationEvent) => void): Promise<GenerationResult>;
+  /** Stops the running generation after the token in flight; its promise resolves with 'aborted'. */
+  abort(): Promise<void>;
+  /** Saves a model's files in the app's storage, resuming an interrupted download with Range requests. */
+  download(request: DownloadRequest, onProgress?: (progress: DownloadProgress) => void): Promise<CachedModel>;
+  /** Stops the running download; what was fetched so far is kept so it can resume. */
+  cancelDownload(): Promise<void>;
+  listCachedModels(): Promise<CachedModel[]>;
+  /** Deletes a saved model's files (unloading it first if it is the one loaded). */
+  deleteCachedModel(id: string): Promise<void>;
+  storageInfo(): Promise<StorageInfo>;
+  /** The loaded model (null if none) and the last generation's speeds. */
+  stats(): Promise<EngineStats>;
+}
+
+export interface EngineStats {
+  model: ModelInfo | null;
+  lastGeneration: GenerationResult | null;
+}

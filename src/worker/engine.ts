@@ -1,0 +1,207 @@
+// The engine inside the worker: owns the GPU device and the loaded model, streams weight files
+// through the AssemblyScript parser onto the GPU, and runs the model.
+import parserWasmUrl from '../generated/weights-parser.wasm?url';
+import { createGpuContext, type GpuContext } from '../gpu/device.ts';
+import { Gpt2Gpu } from '../gpu/gpt2-gpu.ts';
+import { unsupportedShapeReason } from '../gpu/kernels.ts';
+import { GpuWeights } from '../gpu/gpu-weights.ts';
+import type { Gpt2Config } from '../model/config.ts';
+import type {
+  CachedModel, DownloadProgress, DownloadRequest, EngineStats, GenerationEvent, GenerationResult, GenerationSettings,
+  LoadOptions, LoadProgress, LogitsOptions, LogitsResult, ModelInfo, ModelSource, StorageInfo,
+} from './engine-api.ts';
+import { generate } from './generation.ts';
+import { loadWeights } from './load-weights.ts';
+import { downloadModel } from './model-download.ts';
+import { resolveModelSource } from './model-source.ts';
+import { ModelStore, storageInfo } from './model-store.ts';
+import { encode } from './tokenizer.ts';
+import { WeightsParser } from './weights-parser.ts';
+
+interface LoadedModel {
+  gpt2: Gpt2Gpu;
+  weights: GpuWeights;
+  info: ModelInfo;
+}
+
+function parameterCount(config: Gpt2Config): number {
+  const { vocabSize, nCtx, nEmbd: d, nLayer } = config;
+  const perLayer = 12 * d * d + 13 * d; // c_attn, c_proj, c_fc, mlp.c_proj with biases, two LayerNorms
+  return vocabSize * d + nCtx * d + nLayer * perLayer + 2 * d;
+}
+
+function argmaxOf(values: Float32Array): number {
+  let best = 0;
+  for (let i = 1; i < values.length; i++) if (values[i] > values[best]) best = i;
+  return best;
+}
+
+export class Engine {
+  private gpu?: Promise<GpuContext>;
+  private parserModule?: Promise<WebAssembly.Module>;
+  private model?: LoadedModel;
+  private store?: Promise<ModelStore>;
+  private generating = false;
+  private abortRequested = false;
+  private download?: { id: string; controller: AbortController };
+  private lastGeneration: GenerationResult | null = null;
+
+  private modelStore(): Promise<ModelStore> {
+    this.store ??= ModelStore.open();
+    return this.store;
+  }
+
+  private gpuContext(): Promise<GpuContext> {
+    this.gpu ??= createGpuContext();
+    return this.gpu;
+  }
+
+  async load(source: ModelSource, options: LoadOptions, onProgress?: (progress: LoadProgress) => void): Promise<ModelInfo> {
+    const started = performance.now();
+    const weightsDtype = options.weightsDtype ?? 'f32';
+    const gpu = await this.gpuContext();
+    this.parserModule ??= WebAssembly.compileStreaming(fetch(parserWasmUrl));
+    const parser = await WeightsParser.create(await this.parserModule);
+    // Free the previous model first: two large models may not fit in GPU memory together.
+    await this.unload();
+
+    // A saved model is its files on disk, streamed like files the user picked.
+    const files: ModelSource = source.kind === 'cached'
+      ? { kind: 'files', name: source.id, files: await (await this.modelStore()).openFiles(source.id) }
+      : source;
+    const resolved = await resolveModelSource(files);
+    const weights = new GpuWeights(gpu.device);
+    try {
+      const config = await loadWeights(parser, resolved, weights, {
+        matrixDtype: weightsDtype,
+        checkConfig: (config) => {
+          const reason = unsupportedShapeReason(config);
+          if (reason) throw new Error(`this model cannot run on WebGPU: ${reason}`);
+        },
+        onProgress: (bytesDone, bytesTotal) => onProgress?.({ phase: 'weights', bytesDone, bytesTotal }),
+      });
+      onProgress?.({ phase: 'kernels', bytesDone: 0, bytesTotal: 0 });
+      const gpt2 = new Gpt2Gpu(gpu.device, config, weights);
+      await gpu.device.queue.onSubmittedWorkDone();
+      const info: ModelInfo = {
+        name: files.name,
+        config,
+        parameterCount: parameterCount(config),
+        weightsDtype,
+        weightBytes: weights.byteLength,
+        backend: 'webgpu',
+        adapter: [gpu.adapter.vendor, gpu.adapter.architecture, gpu.adapter.description].filter(Boolean).join(' '),
+        loadMs: performance.now() - started,
+      };
+      this.model = { gpt2, weights, info };
+      return info;
+    } catch (error) {
+      weights.destroy();
+      throw error;
+    }
+  }
+
+  async unload(): Promise<void> {
+    this.model?.gpt2.destroy();
+    this.model?.weights.destroy();
+    this.model = undefined;
+  }
+
+  private loaded(): LoadedModel {
+    if (!this.model) throw new Error('no model is loaded: load one first');
+    return this.model;
+  }
+
+  async logits(tokens: number[], options: LogitsOptions = {}): Promise<LogitsResult> {
+    const { gpt2 } = this.loaded();
+    if (options.incremental) {
+      const argmax: number[] = [];
+      for (let position = 0; position < tokens.length - 1; position++) {
+        argmax.push((await gpt2.forward([tokens[position]], position, 'last-argmax'))[0]);
+      }
+      const logits = await gpt2.forward(tokens.slice(-1), tokens.length - 1, 'last-logits');
+      argmax.push(argmaxOf(logits));
+      return options.allPositions ? { logits, argmax } : { logits };
+    }
+    if (!options.allPositions) return { logits: await gpt2.forward(tokens, 0, 'last-logits') };
+    const argmax = Array.from(await gpt2.forward(tokens, 0, 'all-argmax'));
+    // The cache now holds every position; rerun the last one to read its full logits.
+    const logits = await gpt2.forward(tokens.slice(-1), tokens.length - 1, 'last-logits');
+    return { logits, argmax };
+  }
+
+  tokenize(text: string): number[] {
+    return encode(text);
+  }
+
+  async generate(prompt: string, settings: GenerationSettings, onEvent: (event: GenerationEvent) => void): Promise<GenerationResult> {
+    const { gpt2 } = this.loaded();
+    if (this.generating) throw new Error('a reply is already being generated: stop it first');
+    this.generating = true;
+    this.abortRequested = false;
+    try {
+      this.lastGeneration = await generate({
+        model: gpt2,
+        promptTokens: encode(prompt),
+        settings,
+        onEvent,
+        aborted: () => this.abortRequested,
+      });
+      return this.lastGeneration;
+    } finally {
+      this.generating = false;
+    }
+  }
+
+  abort(): void {
+    this.abortRequested = this.generating;
+  }
+
+  async downloadModel(request: DownloadRequest, onProgress?: (progress: DownloadProgress) => void): Promise<CachedModel> {
+    if (this.download) throw new Error(`${this.download.id} is still downloading: cancel it or wait for it to finish`);
+    const controller = new AbortController();
+    this.download = { id: request.id, controller };
+    try {
+      return await downloadModel(await this.modelStore(), request, { signal: controller.signal, onProgress });
+    } finally {
+      this.download = undefined;
+    }
+  }
+
+  cancelDownload(): void {
+    this.download?.controller.abort(new DOMException('the download was cancelled', 'AbortError'));
+  }
+
+  async listCachedModels(): Promise<CachedModel[]> {
+    return (await this.modelStore()).list();
+  }
+
+  async deleteCachedModel(id: string): Promise<void> {
+    if (this.download?.id === id) this.cancelDownload();
+    if (this.model?.info.name === id) await this.unload();
+    await (await this.modelStore()).delete(id);
+  }
+
+  storageInfo(): Promise<StorageInfo> {
+    return storageInfo();
+  }
+
+  stats(): EngineStats {
+    return { model: this.model?.info ?? null, lastGeneration: this.lastGeneration };
+  }
+
+  async greedy(tokens: number[], count: number): Promise<number[]> {
+    const { gpt2, info } = this.loaded();
+    if (tokens.length + count - 1 > info.config.nCtx) {
+      throw new RangeError(`${tokens.length} prompt tokens + ${count} new ones exceed the context of ${info.config.nCtx} tokens`);
+    }
+    const generated: number[] = [];
+    let next = (await gpt2.forward(tokens, 0, 'last-argmax'))[0];
+    for (let position = tokens.length; generated.length < count; position++) {
+      generated.push(next);
+      if (generated.length === count) break;
+      next = (await gpt2.forward([next], position, 'last-argmax'))[0];
+    }
+    return generated;
+  }
+}

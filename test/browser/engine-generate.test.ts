@@ -1,0 +1,97 @@
+// Generation and model storage through the worker's API, as the app uses them: the tiny fixture
+// is downloaded from a stand-in hub into the app's storage, loaded from there, and generates.
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import type { GenerationEvent, GenerationSettings } from '../../src/worker/engine-api.ts';
+import { startEngine, type EngineClient } from '../../src/worker/engine-client.ts';
+
+const hubUrl = (file: string) => new URL(`/flaky-hub/tiny-gpt2/resolve/main/${file}`, location.href).href;
+const greedy: GenerationSettings = {
+  maxNewTokens: 12, temperature: 0, topK: 0, topP: 1, repetitionPenalty: 1, seed: 1, stopStrings: [],
+};
+const sampled: GenerationSettings = { ...greedy, temperature: 1.2, topK: 50, topP: 0.95, repetitionPenalty: 1.1, seed: 7 };
+const prompt = 'The quick brown fox jumps over the lazy dog. In the beginning';
+
+async function generateWithEvents(engine: EngineClient, text: string, settings: GenerationSettings, onEvent?: (event: GenerationEvent) => void) {
+  const events: GenerationEvent[] = [];
+  const result = await engine.generate(text, settings, (event) => {
+    events.push(event);
+    onEvent?.(event);
+  });
+  return { result, events };
+}
+
+describe('the engine worker API', () => {
+  let engine: EngineClient;
+  const id = 'test:tiny-gpt2';
+  beforeAll(async () => {
+    await fetch('/flaky-hub/_reset', { method: 'POST' });
+    engine = startEngine();
+    await engine.api.deleteCachedModel(id);
+    const saved = await engine.download({ id, label: 'tiny GPT-2', configUrl: hubUrl('config.json'), weightsUrl: hubUrl('model.safetensors') });
+    expect(saved.id).toBe(id);
+    expect((await engine.api.listCachedModels()).map((model) => model.id)).toContain(id);
+    const info = await engine.load({ kind: 'cached', id }, {});
+    expect(info.config.nCtx).toBe(128);
+  });
+  afterAll(async () => {
+    await engine?.api.deleteCachedModel(id);
+    engine?.terminate();
+  });
+
+  it('greedy generation streams the same tokens as the verified greedy path', async () => {
+    const promptTokens = await engine.api.tokenize(prompt);
+    const expected = await engine.api.greedy(promptTokens, greedy.maxNewTokens);
+    const { result, events } = await generateWithEvents(engine, prompt, greedy);
+    expect(result.tokens).toEqual(expected.slice(0, result.tokens.length));
+    if (result.stopReason !== 'end-of-text') expect(result.tokens).toEqual(expected);
+    expect(events[0]).toMatchObject({ type: 'prompt-done', promptTokens: promptTokens.length });
+    const streamed = events.filter((event) => event.type === 'token' || event.type === 'final-text').map((event) => 'text' in event ? event.text : '').join('');
+    expect(streamed).toBe(result.text);
+    expect(result.promptTokensPerSecond).toBeGreaterThan(0);
+    expect((await engine.api.stats()).lastGeneration?.tokens).toEqual(result.tokens);
+  });
+
+  it('sampling is reproducible with a seed and changes with it', async () => {
+    const first = await generateWithEvents(engine, prompt, sampled);
+    const again = await generateWithEvents(engine, prompt, sampled);
+    const otherSeed = await generateWithEvents(engine, prompt, { ...sampled, seed: 8 });
+    expect(again.result.tokens).toEqual(first.result.tokens);
+    expect(otherSeed.result.tokens).not.toEqual(first.result.tokens);
+  });
+
+  it('stops at a stop string, cutting the reply before it', async () => {
+    const full = await generateWithEvents(engine, prompt, { ...sampled, maxNewTokens: 20 });
+    // A stop string taken from the middle of the reply the same seed produces.
+    const stop = full.result.text.slice(Math.floor(full.result.text.length / 2)).slice(0, 3);
+    expect(stop.length).toBeGreaterThan(0);
+    const { result } = await generateWithEvents(engine, prompt, { ...sampled, maxNewTokens: 20, stopStrings: [stop] });
+    expect(result.stopReason).toBe('stop-string');
+    expect(result.text).toBe(full.result.text.slice(0, full.result.text.indexOf(stop)));
+  });
+
+  it('abort stops within one token', async () => {
+    const { result, events } = await generateWithEvents(engine, prompt, { ...sampled, maxNewTokens: 100 }, (event) => {
+      if (event.type === 'token') void engine.api.abort();
+    });
+    expect(result.stopReason).toBe('aborted');
+    expect(result.tokens.length).toBeLessThanOrEqual(2);
+    expect(events.filter((event) => event.type === 'token').length).toBe(result.tokens.length);
+  });
+
+  it('keeps generating past a full context by dropping the oldest tokens, and says so', async () => {
+    const longPrompt = Array.from({ length: 60 }, (_, i) => `word${i}`).join(' ');
+    const promptTokens = (await engine.api.tokenize(longPrompt)).length;
+    expect(promptTokens).toBeGreaterThan(100);
+    const { result, events } = await generateWithEvents(engine, longPrompt, { ...sampled, maxNewTokens: 40, stopStrings: [] });
+    const shifts = events.filter((event) => event.type === 'context-shift');
+    expect(shifts.length).toBeGreaterThan(0);
+    expect(result.contextShifts).toBe(shifts.length);
+    expect(promptTokens + result.tokens.length).toBeGreaterThan(128);
+  });
+
+  it('rejects bad settings with a message and keeps working', async () => {
+    await expect(engine.generate(prompt, { ...greedy, topP: 0 }, () => {})).rejects.toThrow(/top-p must be above 0/);
+    const { result } = await generateWithEvents(engine, prompt, { ...greedy, maxNewTokens: 2 });
+    expect(result.tokens.length).toBeGreaterThan(0);
+  });
+});

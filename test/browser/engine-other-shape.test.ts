@@ -1,0 +1,48 @@
+// The engine on a model unlike the fixture: head_dim 64, an odd vocabulary (1001, no tile size
+// divides it), 3 layers, no `transformer.` prefix, loaded from File objects the way a user's
+// picked files arrive. The expected results come from the float64 CPU reference in this test.
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { encodeSafetensors, hfConfigJson, legacyConfigText, encodeLegacyBin, randomGpt2Tensors } from '../../scripts/model-files.ts';
+import type { Gpt2Config } from '../../src/model/config.ts';
+import { startEngine, type EngineClient } from '../../src/worker/engine-client.ts';
+import { maxAbsDifference } from '../support/gpu-harness.ts';
+import { ReferenceGpt2 } from '../support/reference-gpt2.ts';
+
+const config: Gpt2Config = { vocabSize: 1001, nCtx: 64, nEmbd: 128, nLayer: 3, nHead: 2 };
+const tensors = randomGpt2Tensors(config, 2026, { prefix: '' });
+const reference = new ReferenceGpt2(config, tensors);
+const prompt = [1000, 3, 517, 999, 42, 0, 250];
+
+const modelFiles: [string, () => File[]][] = [
+  ['safetensors', () => [
+    new File([encodeSafetensors(tensors) as Uint8Array<ArrayBuffer>], 'odd-shape.safetensors'),
+    new File([hfConfigJson(config)], 'config.json'),
+  ]],
+  ['legacy bin', () => [
+    new File([encodeLegacyBin(tensors) as Uint8Array<ArrayBuffer>], 'gpt2_weights.bin'),
+    new File([legacyConfigText(config)], 'gpt2_config.txt'),
+  ]],
+];
+
+for (const [format, files] of modelFiles) {
+  describe(`a 3-layer, head_dim 64, vocab 1001 model (${format})`, () => {
+    let engine: EngineClient;
+    beforeAll(async () => {
+      engine = startEngine();
+      const info = await engine.load({ kind: 'files', name: format, files: files() }, {});
+      expect(info.config).toEqual(config);
+    });
+    afterAll(() => engine?.terminate());
+
+    it('matches the CPU reference logits and argmax at every position', async () => {
+      const { logits, argmax } = await engine.api.logits(prompt, { allPositions: true });
+      expect(maxAbsDifference(logits, reference.lastLogits(prompt))).toBeLessThan(1e-3);
+      expect(argmax).toEqual(reference.argmaxPerPosition(prompt));
+    });
+
+    it('greedy decoding through the KV cache matches, up to the end of the context', async () => {
+      const count = config.nCtx - prompt.length;
+      expect(await engine.api.greedy(prompt, count)).toEqual(reference.greedy(prompt, count));
+    });
+  });
+}

@@ -1,0 +1,65 @@
+// `npm run logits` end to end: the CLI starts Vite and headless Chromium and runs the app's own
+// worker and WebGPU kernels on the shared fixture, in each of its three files, and on a truncated
+// copy, which must fail with one `error:` line and a non-zero exit code.
+import { execFile } from 'node:child_process';
+import { copyFileSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { afterAll, describe, expect, it } from 'vitest';
+
+const fixture = join(import.meta.dirname, '../../../shared/fixtures/tiny-gpt2');
+const expected = JSON.parse(readFileSync(join(fixture, 'expected.json'), 'utf8')).cases as {
+  tokens: number[];
+  last_logits: number[];
+  last_logits_f16_weights: number[];
+  all_positions_argmax: number[];
+  greedy_continuation: number[];
+}[];
+// A case with a continuation, and a short prompt so the command line stays readable.
+const testCase = expected.find((c) => c.greedy_continuation.length > 0 && c.tokens.length < 40)!;
+
+function runLogits(args: string[]): Promise<{ code: number; lines: string[] }> {
+  return new Promise((resolve) => {
+    execFile('node', ['--import', 'tsx', 'scripts/logits.ts', ...args], { cwd: join(import.meta.dirname, '../..'), maxBuffer: 64 << 20 },
+      (error, stdout) => resolve({ code: error ? Number(error.code ?? 1) : 0, lines: stdout.trim().split('\n') }));
+  });
+}
+
+const maxAbsDifference = (a: number[], b: number[]) => a.reduce((max, value, i) => Math.max(max, Math.abs(value - b[i])), 0);
+
+describe('npm run logits', () => {
+  const scratch = mkdtempSync(join(tmpdir(), 'logits-cli-'));
+  afterAll(() => rmSync(scratch, { recursive: true, force: true }));
+
+  const models: [string, string, 'last_logits' | 'last_logits_f16_weights', number][] = [
+    ['a folder (gpt2_weights.bin + gpt2_config.txt)', fixture, 'last_logits', 1e-3],
+    ['model.safetensors', join(fixture, 'model.safetensors'), 'last_logits', 1e-3],
+    ['model.f16.safetensors', join(fixture, 'model.f16.safetensors'), 'last_logits_f16_weights', 2e-2],
+  ];
+  for (const [what, model, logitsKey, tolerance] of models) {
+    it(`prints logits, argmax per position and a greedy continuation for ${what}`, async () => {
+      const { code, lines } = await runLogits([
+        '--model', model, '--tokens', testCase.tokens.join(','), '--all-positions',
+        '--generate', String(testCase.greedy_continuation.length),
+      ]);
+      expect(code).toBe(0);
+      expect(lines).toHaveLength(1);
+      const result = JSON.parse(lines[0]);
+      expect(result.logits).toHaveLength(50257);
+      expect(maxAbsDifference(result.logits, testCase[logitsKey])).toBeLessThan(tolerance);
+      expect(result.argmax).toEqual(testCase.all_positions_argmax);
+      expect(result.generated).toEqual(testCase.greedy_continuation);
+    });
+  }
+
+  it('fails with one error line on a truncated copy', async () => {
+    const truncated = join(scratch, 'model.safetensors');
+    const bytes = readFileSync(join(fixture, 'model.safetensors'));
+    writeFileSync(truncated, bytes.subarray(0, Math.floor(bytes.length * 0.6)));
+    copyFileSync(join(fixture, 'config.json'), join(scratch, 'config.json'));
+    const { code, lines } = await runLogits(['--model', truncated, '--tokens', '464,2068,7586']);
+    expect(code).not.toBe(0);
+    expect(lines).toHaveLength(1);
+    expect(lines[0]).toMatch(/^error: .*(truncated|ends|short)/i);
+  });
+});
