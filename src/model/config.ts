@@ -8,3 +8,10 @@ export interface Gpt2Config {
 }
 
 export const headSize = (config: Gpt2Config): number => config.nEmbd / config.nHead;
+
+/** Weights in the model; the LM head is tied to the token embedding, so it counts once. */
+export function parameterCount(config: Gpt2Config): number {
+  const { vocabSize, nCtx, nEmbd: d, nLayer } = config;
+  const perLayer = 12 * d * d + 13 * d; // c_attn, attn c_proj, c_fc, mlp c_proj with biases, two LayerNorms
+  return (vocabSize + nCtx) * d + nLayer * perLayer + 2 * d;
+}

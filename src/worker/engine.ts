@@ -5,7 +5,7 @@ import { createGpuContext, type GpuContext } from '../gpu/device.ts';
 import { Gpt2Gpu } from '../gpu/gpt2-gpu.ts';
 import { unsupportedShapeReason } from '../gpu/kernels.ts';
 import { GpuWeights } from '../gpu/gpu-weights.ts';
-import type { Gpt2Config } from '../model/config.ts';
+import { parameterCount } from '../model/config.ts';
 import type {
   CachedModel, DownloadProgress, DownloadRequest, EngineStats, GenerationEvent, GenerationResult, GenerationSettings,
   LoadOptions, LoadProgress, LogitsOptions, LogitsResult, ModelInfo, ModelSource, StorageInfo,
@@ -22,12 +22,6 @@ interface LoadedModel {
   gpt2: Gpt2Gpu;
   weights: GpuWeights;
   info: ModelInfo;
-}
-
-function parameterCount(config: Gpt2Config): number {
-  const { vocabSize, nCtx, nEmbd: d, nLayer } = config;
-  const perLayer = 12 * d * d + 13 * d; // c_attn, c_proj, c_fc, mlp.c_proj with biases, two LayerNorms
-  return vocabSize * d + nCtx * d + nLayer * perLayer + 2 * d;
 }
 
 function argmaxOf(values: Float32Array): number {

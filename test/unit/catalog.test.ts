@@ -1,4 +1,5 @@
 // The catalog's download requests point at the hub's resolve URLs, on the real hub or a mirror.
+import { parameterCount } from '../../src/model/config.ts';
 import { expect, it } from 'vitest';
 import { DEFAULT_HUB_URL, downloadRequestFor, MODEL_CATALOG } from '../../src/models/catalog.ts';
 
@@ -35,5 +36,6 @@ it('offers the four OpenAI sizes and distilgpt2, each with a distinct id, in ord
     if (index > 0) expect(model.downloadBytes).toBeGreaterThan(MODEL_CATALOG[index - 1].downloadBytes);
     // fp32: 4 bytes per parameter, plus the attn.bias masks and the header.
     expect(model.downloadBytes).toBeGreaterThan(4 * model.parameters);
+    expect(parameterCount(model.config)).toBe(model.parameters);
   }
 });
