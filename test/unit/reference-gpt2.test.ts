@@ -54,9 +54,12 @@ describe.each(expected.cases.map((testCase) => [caseName(testCase), testCase] as
     expect(f32Model.argmaxPerPosition(testCase.tokens)).toEqual(testCase.all_positions_argmax);
   });
 
-  it.skipIf(testCase.greedy_continuation.length === 0)('greedy continuation matches', () => {
-    expect(f32Model.greedy(testCase.tokens, testCase.greedy_continuation.length)).toEqual(testCase.greedy_continuation);
-  });
+  // The full-context case has no room left, so expected.json gives it no continuation to check.
+  if (testCase.greedy_continuation.length > 0) {
+    it('greedy continuation matches', () => {
+      expect(f32Model.greedy(testCase.tokens, testCase.greedy_continuation.length)).toEqual(testCase.greedy_continuation);
+    });
+  }
 });
 
 describe('ReferenceGpt2', () => {
