@@ -49,40 +49,46 @@ export function flakyModelServerPlugin(urlPrefix: string, fixturesDirectory: str
   return {
     name: `flaky-model-server:${urlPrefix}`,
     configureServer(server) {
-      server.middlewares.use(urlPrefix, (request, response) => {
-        const path = decodeURIComponent((request.url ?? '/').split('?')[0]);
-        if (path === '/_log') return sendJson(response, state.log);
-        if (path === '/_reset' && request.method === 'POST') {
-          state = freshState();
-          return sendJson(response, { ok: true });
-        }
-        if (path === '/_control' && request.method === 'POST') {
-          return void readJson(request).then(
-            (control) => {
-              applyControl(state, control);
-              sendJson(response, { ok: true });
-            },
-            (error: Error) => {
-              response.statusCode = 400;
-              response.end(error.message);
-            },
-          );
-        }
-        const match = /^\/(.+)\/resolve\/main\/([^/]+)$/.exec(path);
-        const file = match?.[2] ?? path;
-        const body = match && fileBody(root, match[1], file);
-        const entry: LoggedRequest = {
-          method: request.method ?? 'GET',
-          file,
-          range: request.headers.range ?? null,
-          ifRange: (request.headers['if-range'] as string | undefined) ?? null,
-          status: 0,
-        };
-        state.log.push(entry);
-        void serve(state, request, response, file, body ?? null).then((status) => (entry.status = status));
-      });
+      server.middlewares.use(urlPrefix, handle);
+    },
+    // The end-to-end tests run the built app under `vite preview`, with the same stand-in hub.
+    configurePreviewServer(server) {
+      server.middlewares.use(urlPrefix, handle);
     },
   };
+
+  function handle(request: IncomingMessage, response: ServerResponse): void {
+    const path = decodeURIComponent((request.url ?? '/').split('?')[0]);
+    if (path === '/_log') return sendJson(response, state.log);
+    if (path === '/_reset' && request.method === 'POST') {
+      state = freshState();
+      return sendJson(response, { ok: true });
+    }
+    if (path === '/_control' && request.method === 'POST') {
+      return void readJson(request).then(
+        (control) => {
+          applyControl(state, control);
+          sendJson(response, { ok: true });
+        },
+        (error: Error) => {
+          response.statusCode = 400;
+          response.end(error.message);
+        },
+      );
+    }
+    const match = /^\/(.+)\/resolve\/main\/([^/]+)$/.exec(path);
+    const file = match?.[2] ?? path;
+    const body = match && fileBody(root, match[1], file);
+    const entry: LoggedRequest = {
+      method: request.method ?? 'GET',
+      file,
+      range: request.headers.range ?? null,
+      ifRange: (request.headers['if-range'] as string | undefined) ?? null,
+      status: 0,
+    };
+    state.log.push(entry);
+    void serve(state, request, response, file, body ?? null).then((status) => (entry.status = status));
+  }
 }
 
 function applyControl(state: State, control: Control): void {

@@ -18,12 +18,13 @@ const expected = JSON.parse(readFileSync(join(fixture, 'expected.json'), 'utf8')
 // A case with a continuation, and a short prompt so the command line stays readable.
 const testCase = expected.find((c) => c.greedy_continuation.length > 0 && c.tokens.length < 40)!;
 
-function runLogits(args: string[]): Promise<{ code: number; lines: string[] }> {
+function runScript(script: string, args: string[]): Promise<{ code: number; lines: string[] }> {
   return new Promise((resolve) => {
-    execFile('node', ['--import', 'tsx', 'scripts/logits.ts', ...args], { cwd: join(import.meta.dirname, '../..'), maxBuffer: 64 << 20 },
+    execFile('node', ['--import', 'tsx', script, ...args], { cwd: join(import.meta.dirname, '../..'), maxBuffer: 64 << 20 },
       (error, stdout) => resolve({ code: error ? Number(error.code ?? 1) : 0, lines: stdout.trim().split('\n') }));
   });
 }
+const runLogits = (args: string[]) => runScript('scripts/logits.ts', args);
 
 const maxAbsDifference = (a: number[], b: number[]) => a.reduce((max, value, i) => Math.max(max, Math.abs(value - b[i])), 0);
 
@@ -51,6 +52,18 @@ describe('npm run logits', () => {
       expect(result.generated).toEqual(testCase.greedy_continuation);
     });
   }
+
+  it('gives the same results on what `npm run download -- --from` wrote as on the safetensors it came from', async () => {
+    const out = join(scratch, 'downloaded');
+    const download = await runScript('scripts/download.ts', ['--from', join(fixture, 'model.safetensors'), '--out', out]);
+    expect(download.code).toBe(0);
+    const args = ['--tokens', testCase.tokens.join(','), '--all-positions'];
+    const [converted, original] = [await runLogits(['--model', join(out, '3.3M'), ...args]), await runLogits(['--model', join(fixture, 'model.safetensors'), ...args])];
+    expect(converted.code).toBe(0);
+    const [fromLegacy, fromSafetensors] = [JSON.parse(converted.lines[0]), JSON.parse(original.lines[0])];
+    expect(maxAbsDifference(fromLegacy.logits, fromSafetensors.logits)).toBe(0);
+    expect(fromLegacy.argmax).toEqual(fromSafetensors.argmax);
+  });
 
   it('fails with one error line on a truncated copy', async () => {
     const truncated = join(scratch, 'model.safetensors');
