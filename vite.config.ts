@@ -1,8 +1,41 @@
 import { defineConfig } from 'vite';
+import { VitePWA } from 'vite-plugin-pwa';
 import { assemblyScriptPlugin } from './scripts/assemblyscript.ts';
 
+// The service worker precaches the whole app shell (JS, the parser's WASM, the tokenizer's ranks
+// inside the worker bundle, icons), so the installed app starts with the network off. Model
+// files are not precached: the worker keeps downloaded models in the Origin Private File System.
+const pwa = VitePWA({
+  // A new version waits until the user accepts the prompt the app shows (src/main.ts).
+  registerType: 'prompt',
+  injectRegister: false,
+  includeAssets: ['icon-*.png'],
+  manifest: {
+    name: 'GPT-2 in your browser',
+    short_name: 'GPT-2',
+    description: "OpenAI's GPT-2 running on your own GPU with WebGPU, offline once a model is downloaded.",
+    start_url: '.',
+    scope: '.',
+    display: 'standalone',
+    background_color: '#eaeef3',
+    theme_color: '#2f5d8a',
+    icons: [
+      { src: 'icon-192.png', sizes: '192x192', type: 'image/png' },
+      { src: 'icon-512.png', sizes: '512x512', type: 'image/png' },
+      { src: 'icon-maskable-512.png', sizes: '512x512', type: 'image/png', purpose: 'maskable' },
+    ],
+  },
+  workbox: {
+    globPatterns: ['**/*.{js,css,html,wasm,png,svg,webmanifest}'],
+    // The worker bundle carries the tokenizer's 50k merges (~1 MB); precache it all.
+    maximumFileSizeToCacheInBytes: 8 * 1024 * 1024,
+    navigateFallback: 'index.html',
+    cleanupOutdatedCaches: true,
+  },
+});
+
 export default defineConfig({
-  plugins: [assemblyScriptPlugin()],
+  plugins: [assemblyScriptPlugin(), pwa],
   worker: { format: 'es' },
   build: { target: 'es2022' },
   server: { host: 'localhost' },

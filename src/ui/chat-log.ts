@@ -1,0 +1,195 @@
+// The conversation as it is shown. Every piece of text, the model's included, goes in through Lit
+// text bindings, so markup in a reply shows as the characters it is made of and never runs.
+// In plain mode the model continues the user's text, so the two are shown as one passage.
+import { css, html, LitElement, type PropertyValues } from 'lit';
+import { customElement, property } from 'lit/decorators.js';
+import type { StopReason } from '../worker/engine-api.ts';
+import type { ChatMessage } from './conversation-store.ts';
+import { MODEL_NAME } from './prompt-framing.ts';
+
+const STOP_REASONS: Record<StopReason, string> = {
+  'end-of-text': 'GPT-2 ended the text',
+  'stop-string': 'stopped at a stop string',
+  'max-tokens': 'reached the max new tokens',
+  aborted: 'stopped',
+};
+
+/** How close to the bottom (in pixels) still counts as following the reply as it streams in. */
+const FOLLOW_MARGIN_PX = 48;
+
+@customElement('chat-log')
+export class ChatLog extends LitElement {
+  static override styles = css`
+    :host {
+      display: block;
+      overflow-y: auto;
+      overscroll-behavior: contain;
+    }
+    .messages {
+      display: grid;
+      gap: 0.75rem;
+      padding: 0.25rem;
+    }
+    article {
+      max-width: 100%;
+      padding: 0.6rem 0.85rem;
+      border-radius: var(--radius-large);
+      border: 1px solid var(--border);
+      background: var(--surface-raised);
+    }
+    article.user {
+      justify-self: end;
+      max-width: min(40rem, 90%);
+      background: var(--user-surface);
+      border-color: transparent;
+    }
+    article.model,
+    article.completion {
+      justify-self: start;
+      max-width: min(48rem, 100%);
+    }
+    .who {
+      margin: 0 0 0.2rem;
+      font-size: 0.8rem;
+      font-weight: 600;
+      color: var(--text-muted);
+    }
+    .text {
+      margin: 0;
+      white-space: pre-wrap;
+      overflow-wrap: anywhere;
+      line-height: 1.5;
+    }
+    .prompt-echo {
+      color: var(--text-muted);
+    }
+    .completion [data-testid='reply'] {
+      color: var(--text);
+      background: var(--completion-highlight);
+      border-radius: 0.2rem;
+    }
+    [aria-busy='true']::after {
+      content: '▍';
+      color: var(--accent);
+      animation: blink 1s steps(2) infinite;
+    }
+    @keyframes blink {
+      50% {
+        opacity: 0;
+      }
+    }
+    @media (prefers-reduced-motion: reduce) {
+      [aria-busy='true']::after {
+        animation: none;
+      }
+    }
+    .notice,
+    .meta {
+      margin: 0.35rem 0 0;
+      font-size: 0.8rem;
+      color: var(--text-muted);
+    }
+    .notice.warning {
+      color: var(--warning);
+    }
+    .notice.error {
+      color: var(--danger);
+    }
+    .empty {
+      margin: 2rem auto;
+      max-width: 30rem;
+      text-align: center;
+      color: var(--text-muted);
+    }
+  `;
+
+  @property({ attribute: false }) messages: readonly ChatMessage[] = [];
+
+  /** Whether the view was at the bottom before this update: then it stays there as text arrives. */
+  private following = true;
+
+  override render() {
+    if (this.messages.length === 0) {
+      return html`<p class="empty">Nothing yet. Write the beginning of something below, and GPT-2 will continue it.</p>`;
+    }
+    const rendered = [];
+    for (let index = 0; index < this.messages.length; index++) {
+      const message = this.messages[index];
+      const next = this.messages[index + 1];
+      if (message.role === 'user' && message.framing === 'plain' && next?.role === 'model') {
+        rendered.push(this.renderCompletion(message, next));
+        index++;
+      } else {
+        rendered.push(message.role === 'user' ? this.renderUser(message) : this.renderReply(message));
+      }
+    }
+    return html`<div class="messages" role="log" aria-live="polite" aria-label="Conversation">${rendered}</div>`;
+  }
+
+  protected override willUpdate(): void {
+    this.following = this.scrollHeight - this.scrollTop - this.clientHeight < FOLLOW_MARGIN_PX;
+  }
+
+  protected override updated(changed: PropertyValues<this>): void {
+    if (changed.has('messages') && this.following) this.scrollTop = this.scrollHeight;
+  }
+
+  private renderUser(message: ChatMessage) {
+    return html`<article class="user">
+      <p class="who">You${message.framing === 'plain' ? ' (to continue)' : ''}</p>
+      <p class="text" data-testid="user-message">${message.text}</p>
+    </article>`;
+  }
+
+  private renderReply(reply: ChatMessage) {
+    return html`<article class="model" data-testid="reply-message">
+      <p class="who">${MODEL_NAME}</p>
+      <p class="text" data-testid="reply" aria-busy=${this.isWriting(reply)}>${reply.text}</p>
+      ${this.renderNotices(reply)}
+    </article>`;
+  }
+
+  private renderCompletion(prompt: ChatMessage, reply: ChatMessage) {
+    return html`<article class="completion" data-testid="reply-message">
+      <p class="who">Your text, continued by ${MODEL_NAME}</p>
+      <p class="text"><span class="prompt-echo" data-testid="user-message">${prompt.text}</span><span
+          data-testid="reply"
+          aria-busy=${this.isWriting(reply)}
+        >${reply.text}</span></p>
+      ${this.renderNotices(reply)}
+    </article>`;
+  }
+
+  private renderNotices(reply: ChatMessage) {
+    const status = reply.status;
+    return html`${reply.droppedTokens
+        ? html`<p class="notice warning" data-testid="context-shift">
+            context full: the oldest ${reply.droppedTokens} tokens were dropped
+          </p>`
+        : null}
+      ${status === 'pending' ? html`<p class="notice" data-testid="reply-status">Reading the prompt…</p>` : null}
+      ${status === 'interrupted'
+        ? html`<p class="notice warning" data-testid="reply-status">Interrupted: the page closed while this reply was being written.</p>`
+        : null}
+      ${status === 'error' ? html`<p class="notice error" data-testid="reply-status">Failed: ${reply.error}</p>` : null}
+      ${status === 'done' ? html`<p class="meta">${this.describeDone(reply)}</p>` : null}`;
+  }
+
+  private describeDone(reply: ChatMessage): string {
+    const parts = [];
+    if (reply.modelId) parts.push(reply.modelId);
+    if (reply.settings) parts.push(reply.settings.temperature === 0 ? 'greedy' : `seed ${reply.settings.seed}`);
+    if (reply.stopReason) parts.push(STOP_REASONS[reply.stopReason]);
+    return parts.join(' · ');
+  }
+
+  private isWriting(reply: ChatMessage): 'true' | 'false' {
+    return reply.status === 'pending' || reply.status === 'streaming' ? 'true' : 'false';
+  }
+}
+
+declare global {
+  interface HTMLElementTagNameMap {
+    'chat-log': ChatLog;
+  }
+}

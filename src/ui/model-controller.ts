@@ -1,0 +1,215 @@
+// Which model is loaded, which are saved on this device, and the download or load in progress.
+// It turns the picker's requests into engine calls, one at a time, and reports failures as
+// messages: a failed download changes nothing, and after a failed load it asks the engine which
+// model (if any) is still loaded.
+import type { ReactiveControllerHost } from 'lit';
+import type { CachedModel, DownloadProgress, DownloadRequest, LoadProgress, ModelInfo, ModelSource, StorageInfo } from '../worker/engine-api.ts';
+import { downloadRequestFor, MODEL_CATALOG } from '../models/catalog.ts';
+import { errorMessage, type AppEngine } from './app-engine.ts';
+import type { AppSettings } from './settings.ts';
+
+export type ModelState = 'idle' | 'downloading' | 'loading' | 'ready';
+
+export interface ActiveDownload {
+  id: string;
+  label: string;
+  /** null until the first progress report. */
+  progress: DownloadProgress | null;
+}
+
+export interface ModelControllerOptions {
+  onError(message: string): void;
+  /** The loaded model changed (null: none is loaded now). */
+  onModelChange(id: string | null): void;
+}
+
+/** Storage id of a model downloaded from a folder URL. */
+const customUrlId = (baseUrl: string) => `url:${baseUrl}`;
+
+export class ModelController {
+  cached: CachedModel[] = [];
+  model: ModelInfo | null = null;
+  /** The loaded model's id: a saved model's id, or "file:<name>" for files opened from disk. */
+  modelId: string | null = null;
+  /** The model being downloaded or loaded. */
+  pendingId: string | null = null;
+  state: ModelState = 'idle';
+  download: ActiveDownload | null = null;
+  loadProgress: LoadProgress | null = null;
+  storage: StorageInfo | null = null;
+  /** A note about the last action that is not an error (a cancelled download). */
+  notice = '';
+  private cancelRequested = false;
+  private persistenceRequested = false;
+
+  constructor(
+    private readonly host: ReactiveControllerHost,
+    private readonly engine: AppEngine,
+    private readonly options: ModelControllerOptions,
+  ) {}
+
+  get busy(): boolean {
+    return this.state === 'downloading' || this.state === 'loading';
+  }
+
+  isSaved(id: string): boolean {
+    return this.cached.some((model) => model.id === id);
+  }
+
+  async refresh(): Promise<void> {
+    try {
+      const [cached, storage, stats] = await Promise.all([
+        this.engine.api.listCachedModels(),
+        this.engine.api.storageInfo(),
+        this.engine.api.stats(),
+      ]);
+      this.cached = cached;
+      this.storage = storage;
+      if (!stats.model) this.setModel(null, null);
+    } catch (error) {
+      this.options.onError(`Could not read the saved models: ${errorMessage(error)}`);
+    }
+    this.host.requestUpdate();
+  }
+
+  /** Loads a saved model, or downloads a catalog model and then loads it. */
+  async choose(id: string, settings: AppSettings): Promise<void> {
+    if (this.busy || id === this.modelId) return;
+    if (this.isSaved(id)) {
+      await this.load({ kind: 'cached', id }, id, settings);
+      return;
+    }
+    const entry = MODEL_CATALOG.find((candidate) => candidate.id === id);
+    if (!entry) {
+      this.options.onError(`There is no model "${id}" on this device or in the catalog.`);
+      return;
+    }
+    await this.downloadThenLoad(downloadRequestFor(entry, settings.hubUrl), settings);
+  }
+
+  /** Downloads a model from a folder holding config.json and model.safetensors, then loads it. */
+  async chooseUrl(url: string, settings: AppSettings): Promise<void> {
+    if (this.busy) return;
+    const baseUrl = url.trim().replace(/\/+$/, '');
+    let parsed: URL;
+    try {
+      parsed = new URL(baseUrl);
+      if (parsed.protocol !== 'http:' && parsed.protocol !== 'https:') throw new TypeError();
+    } catch {
+      this.options.onError(`"${url}" is not a web address: enter the http(s) address of a folder holding config.json and model.safetensors.`);
+      return;
+    }
+    await this.downloadThenLoad(
+      {
+        id: customUrlId(baseUrl),
+        label: `${parsed.host}${parsed.pathname}`,
+        configUrl: `${baseUrl}/config.json`,
+        weightsUrl: `${baseUrl}/model.safetensors`,
+      },
+      settings,
+    );
+  }
+
+  /** Loads files picked from disk; the worker checks that they make a model. */
+  async openFiles(files: File[], settings: AppSettings): Promise<void> {
+    if (this.busy || files.length === 0) return;
+    const weights = files.find((file) => /\.(safetensors|bin)$/.test(file.name)) ?? files[0];
+    await this.load({ kind: 'files', name: weights.name, files }, `file:${weights.name}`, settings);
+  }
+
+  async remove(id: string): Promise<void> {
+    if (this.pendingId === id) return;
+    try {
+      await this.engine.api.deleteCachedModel(id);
+      if (id === this.modelId) this.setModel(null, null);
+    } catch (error) {
+      this.options.onError(`Could not delete the model: ${errorMessage(error)}`);
+    }
+    await this.refresh();
+  }
+
+  async cancelDownload(): Promise<void> {
+    if (this.state !== 'downloading') return;
+    this.cancelRequested = true;
+    try {
+      await this.engine.api.cancelDownload();
+    } catch (error) {
+      this.options.onError(`Could not stop the download: ${errorMessage(error)}`);
+    }
+  }
+
+  private async downloadThenLoad(request: DownloadRequest, settings: AppSettings): Promise<void> {
+    this.requestPersistence();
+    this.state = 'downloading';
+    this.pendingId = request.id;
+    this.download = { id: request.id, label: request.label, progress: null };
+    this.notice = '';
+    this.cancelRequested = false;
+    this.host.requestUpdate();
+    let downloaded = false;
+    try {
+      await this.engine.download(request, (progress) => {
+        this.download = { id: request.id, label: request.label, progress };
+        this.host.requestUpdate();
+      });
+      downloaded = true;
+    } catch (error) {
+      if (this.cancelRequested) this.notice = `Download of ${request.label} stopped. Choose it again to continue where it left off.`;
+      else this.options.onError(`Could not download ${request.label}: ${errorMessage(error)}`);
+    }
+    this.download = null;
+    this.pendingId = null;
+    this.state = this.model ? 'ready' : 'idle';
+    await this.refresh();
+    if (downloaded) await this.load({ kind: 'cached', id: request.id }, request.id, settings);
+  }
+
+  private async load(source: ModelSource, id: string, settings: AppSettings): Promise<void> {
+    this.state = 'loading';
+    this.pendingId = id;
+    this.loadProgress = null;
+    this.notice = '';
+    this.host.requestUpdate();
+    try {
+      const options = settings.weightsDtype === 'auto' ? {} : { weightsDtype: settings.weightsDtype };
+      const model = await this.engine.load(source, options, (progress) => {
+        this.loadProgress = progress;
+        this.host.requestUpdate();
+      });
+      this.setModel(model, id);
+    } catch (error) {
+      this.options.onError(`Could not load ${labelOf(source, this.cached)}: ${errorMessage(error)}`);
+    }
+    this.pendingId = null;
+    this.loadProgress = null;
+    this.state = this.model ? 'ready' : 'idle';
+    // A failed load may have freed the model loaded before it; refresh() finds out.
+    await this.refresh();
+  }
+
+  private setModel(model: ModelInfo | null, id: string | null): void {
+    const changed = id !== this.modelId;
+    this.model = model;
+    this.modelId = id;
+    if (!this.busy) this.state = model ? 'ready' : 'idle';
+    if (changed) this.options.onModelChange(id);
+  }
+
+  /**
+   * Asks the browser not to evict the models under storage pressure. Only the page can ask (workers
+   * have no persist()), and only once: it may show the user a prompt.
+   */
+  private requestPersistence(): void {
+    if (this.persistenceRequested) return;
+    this.persistenceRequested = true;
+    navigator.storage?.persist?.().then(
+      () => this.refresh(),
+      () => undefined,
+    );
+  }
+}
+
+function labelOf(source: ModelSource, cached: CachedModel[]): string {
+  if (source.kind !== 'cached') return source.name;
+  return cached.find((model) => model.id === source.id)?.label ?? source.id;
+}

@@ -1,0 +1,69 @@
+// The header's account of the model: which one is loaded and how big it is, or what is happening
+// instead (downloading, loading).
+import { css, html, LitElement } from 'lit';
+import { customElement, property } from 'lit/decorators.js';
+import type { LoadProgress, ModelInfo } from '../worker/engine-api.ts';
+import { formatBytes, formatParameters } from './format.ts';
+import type { ModelState } from './model-controller.ts';
+
+/** Backends as people know them; the CPU fallback is an AssemblyScript WASM SIMD build. */
+const BACKEND_NAMES: Record<string, string> = { webgpu: 'WebGPU', wasm: 'WASM SIMD' };
+
+@customElement('model-summary')
+export class ModelSummary extends LitElement {
+  static override styles = css`
+    :host {
+      display: block;
+    }
+    .name {
+      font-weight: 600;
+    }
+    .details {
+      color: var(--text-muted);
+      font-size: 0.9rem;
+    }
+    progress {
+      width: min(16rem, 100%);
+      vertical-align: middle;
+    }
+  `;
+
+  @property({ attribute: false }) model: ModelInfo | null = null;
+  /** The loaded model as the catalog or the user's download names it; the engine's name otherwise. */
+  @property() label = '';
+  @property() state: ModelState = 'idle';
+  /** What is being downloaded or loaded, as the user knows it. */
+  @property() pendingLabel = '';
+  @property({ attribute: false }) loadProgress: LoadProgress | null = null;
+
+  override render() {
+    return html`<div data-testid="model-info" aria-live="polite">${this.describe()}</div>`;
+  }
+
+  private describe() {
+    if (this.state === 'loading') {
+      const progress = this.loadProgress;
+      const phase = progress?.phase === 'kernels' ? 'preparing the GPU' : 'reading the weights';
+      return html`<span class="name">Loading ${this.pendingLabel}…</span>
+        ${progress
+          ? html`<span class="details">${phase}</span>
+              <progress data-testid="load-progress" max=${progress.bytesTotal || 1} value=${progress.bytesDone}></progress>`
+          : null}`;
+    }
+    if (this.state === 'downloading') return html`<span class="name">Downloading ${this.pendingLabel}…</span>`;
+    const model = this.model;
+    if (!model) return html`<span class="name">No model loaded</span> <span class="details">Pick one from the model list.</span>`;
+    return html`<span class="name" data-testid="model-name">${this.label || model.name}</span>
+      <span class="details">
+        ${formatParameters(model.parameterCount)} parameters · ${formatBytes(model.weightBytes)} of ${model.weightsDtype} weights ·
+        ${BACKEND_NAMES[model.backend] ?? model.backend} on ${model.adapter || 'an unnamed adapter'} · loaded in
+        ${(model.loadMs / 1000).toFixed(1)} s
+      </span>`;
+  }
+}
+
+declare global {
+  interface HTMLElementTagNameMap {
+    'model-summary': ModelSummary;
+  }
+}

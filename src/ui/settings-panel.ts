@@ -1,0 +1,238 @@
+// The settings form. A field that does not parse or is out of range keeps what the user typed,
+// says what is wrong beside it, and changes nothing until it is fixed; valid changes go out as one
+// `settings-change` event carrying the whole new settings.
+import { css, html, LitElement, type TemplateResult } from 'lit';
+import { customElement, property, state } from 'lit/decorators.js';
+import { formatStopStrings, parseStopStrings, validateSettings, type AppSettings, type SettingsErrors } from './settings.ts';
+import { controlStyles } from './shared-styles.ts';
+
+type NumberSetting = 'temperature' | 'topK' | 'topP' | 'repetitionPenalty' | 'maxNewTokens' | 'seed';
+
+interface NumberField {
+  name: NumberSetting;
+  label: string;
+  step: string;
+  help: string;
+}
+
+const NUMBER_FIELDS: readonly NumberField[] = [
+  { name: 'temperature', label: 'Temperature', step: '0.05', help: '0 always picks the likeliest token (greedy); higher is more surprising.' },
+  { name: 'topK', label: 'Top-k', step: '1', help: 'Sample from the k likeliest tokens; 0 turns it off.' },
+  { name: 'topP', label: 'Top-p', step: '0.01', help: 'Sample from the likeliest tokens that together reach p; 1 turns it off.' },
+  { name: 'repetitionPenalty', label: 'Repetition penalty', step: '0.05', help: 'Above 1 discourages repeating tokens already in the text.' },
+  { name: 'maxNewTokens', label: 'Max new tokens', step: '1', help: 'The longest reply, in tokens (about ¾ of a word each).' },
+];
+
+/** Test ids and element ids: "maxNewTokens" → "max-new-tokens". */
+const kebab = (name: string) => name.replace(/[A-Z]/g, (letter) => `-${letter.toLowerCase()}`);
+
+@customElement('settings-panel')
+export class SettingsPanel extends LitElement {
+  static override styles = [
+    controlStyles,
+    css`
+      :host {
+        display: block;
+      }
+      h2 {
+        margin: 0 0 0.75rem;
+        font-size: 1rem;
+      }
+      form {
+        display: grid;
+        grid-template-columns: repeat(auto-fill, minmax(9.5rem, 1fr));
+        gap: 0.9rem 1rem;
+      }
+      .field {
+        display: grid;
+        gap: 0.2rem;
+        align-content: start;
+        min-width: 0;
+      }
+      .field > input:not([type='checkbox']),
+      .field > select,
+      .field > textarea {
+        width: 100%;
+      }
+      .field.wide {
+        grid-column: 1 / -1;
+      }
+      label {
+        font-weight: 600;
+        font-size: 0.9rem;
+      }
+      .help {
+        margin: 0;
+        font-size: 0.8rem;
+        color: var(--text-muted);
+      }
+      .error {
+        margin: 0;
+        font-size: 0.85rem;
+        color: var(--danger);
+      }
+      .inline {
+        display: flex;
+        align-items: center;
+        gap: 0.4rem;
+        font-weight: normal;
+      }
+      textarea {
+        min-height: 3.5rem;
+        resize: vertical;
+      }
+    `,
+  ];
+
+  @property({ attribute: false }) settings!: AppSettings;
+
+  @state() private errors: SettingsErrors = {};
+
+  override render() {
+    const settings = this.settings;
+    return html`<h2>Settings</h2>
+      <form @submit=${(event: Event) => event.preventDefault()}>
+        ${NUMBER_FIELDS.map((field) =>
+          this.field(
+            field.name,
+            field.label,
+            field.help,
+            html`<input
+              type="number"
+              id=${kebab(field.name)}
+              data-testid=${`settings-${kebab(field.name)}`}
+              step=${field.step}
+              .value=${String(settings[field.name])}
+              aria-describedby=${this.describedBy(field.name)}
+              aria-invalid=${this.invalid(field.name)}
+              @change=${(event: Event) => this.changeNumber(field.name, event)}
+            />`,
+          ),
+        )}
+        ${this.field(
+          'seed',
+          'Seed',
+          'The same seed, settings and text give the same reply.',
+          html`<input
+              type="number"
+              id="seed"
+              data-testid="settings-seed"
+              step="1"
+              min="0"
+              .value=${String(settings.seed)}
+              ?disabled=${settings.randomSeed}
+              aria-describedby=${this.describedBy('seed')}
+              aria-invalid=${this.invalid('seed')}
+              @change=${(event: Event) => this.changeNumber('seed', event)}
+            />
+            <label class="inline">
+              <input
+                type="checkbox"
+                data-testid="settings-random-seed"
+                .checked=${settings.randomSeed}
+                @change=${(event: Event) => this.change({ randomSeed: (event.target as HTMLInputElement).checked })}
+              />
+              New random seed for every reply
+            </label>`,
+        )}
+        ${this.field(
+          'framing',
+          'Mode',
+          'Chat writes the conversation as a User/GPT-2 transcript; plain continues your text as it is.',
+          html`<select
+            id="framing"
+            data-testid="settings-framing"
+            aria-describedby=${this.describedBy('framing')}
+            @change=${(event: Event) => this.change({ framing: (event.target as HTMLSelectElement).value as AppSettings['framing'] })}
+          >
+            <option value="chat" ?selected=${settings.framing === 'chat'}>Chat transcript</option>
+            <option value="plain" ?selected=${settings.framing === 'plain'}>Plain completion</option>
+          </select>`,
+        )}
+        ${this.field(
+          'weightsDtype',
+          'Weights on the GPU',
+          'Used the next time a model is loaded.',
+          html`<select
+            id="weights-dtype"
+            data-testid="settings-weights-dtype"
+            aria-describedby=${this.describedBy('weightsDtype')}
+            @change=${(event: Event) => this.change({ weightsDtype: (event.target as HTMLSelectElement).value as AppSettings['weightsDtype'] })}
+          >
+            <option value="auto" ?selected=${settings.weightsDtype === 'auto'}>Automatic (the engine chooses)</option>
+            <option value="f32" ?selected=${settings.weightsDtype === 'f32'}>f32 (exact)</option>
+            <option value="f16" ?selected=${settings.weightsDtype === 'f16'}>f16 (half the memory)</option>
+          </select>`,
+        )}
+        ${this.field(
+          'stopStrings',
+          'Stop strings',
+          'One per line; write \\n for a line break. The reply ends before the first one it writes.',
+          html`<textarea
+            id="stop-strings"
+            data-testid="settings-stop-strings"
+            .value=${formatStopStrings(settings.stopStrings)}
+            aria-describedby=${this.describedBy('stopStrings')}
+            aria-invalid=${this.invalid('stopStrings')}
+            @change=${(event: Event) => this.change({ stopStrings: parseStopStrings((event.target as HTMLTextAreaElement).value) })}
+          ></textarea>`,
+          true,
+        )}
+        ${this.field(
+          'hubUrl',
+          'Model hub URL',
+          'Where catalog models are downloaded from: the Hugging Face hub, or a mirror laid out the same way.',
+          html`<input
+            type="url"
+            id="hub-url"
+            data-testid="settings-hub-url"
+            .value=${settings.hubUrl}
+            aria-describedby=${this.describedBy('hubUrl')}
+            aria-invalid=${this.invalid('hubUrl')}
+            @change=${(event: Event) => this.change({ hubUrl: (event.target as HTMLInputElement).value.trim() })}
+          />`,
+          true,
+        )}
+      </form>`;
+  }
+
+  private field(name: keyof AppSettings, label: string, help: string, control: TemplateResult, wide = false) {
+    const id = kebab(name);
+    const error = this.errors[name];
+    return html`<div class="field ${wide ? 'wide' : ''}">
+      <label for=${id}>${label}</label>
+      ${control}
+      <p class="help" id=${`${id}-help`}>${help}</p>
+      ${error ? html`<p class="error" id=${`${id}-error`} role="alert" data-testid="settings-error">${error}</p>` : null}
+    </div>`;
+  }
+
+  /** The help text, and the error when there is one, describe the control to assistive technology. */
+  private describedBy(name: keyof AppSettings): string {
+    const id = kebab(name);
+    return this.errors[name] ? `${id}-error ${id}-help` : `${id}-help`;
+  }
+
+  private invalid(name: keyof AppSettings): 'true' | 'false' {
+    return this.errors[name] ? 'true' : 'false';
+  }
+
+  private changeNumber(name: NumberSetting, event: Event): void {
+    const text = (event.target as HTMLInputElement).value.trim();
+    this.change({ [name]: text === '' ? Number.NaN : Number(text) });
+  }
+
+  private change(change: Partial<AppSettings>): void {
+    const candidate = { ...this.settings, ...change };
+    const name = Object.keys(change)[0] as keyof AppSettings;
+    const error = validateSettings(candidate)[name];
+    this.errors = { ...this.errors, [name]: error };
+    if (!error) this.dispatchEvent(new CustomEvent('settings-change', { detail: { settings: candidate } }));
+  }
+}
+
+declare global {
+  interface HTMLElementTagNameMap {
+    'settings-panel': SettingsPanel;
+  }
+}

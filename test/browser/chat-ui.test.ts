@@ -1,0 +1,438 @@
+// The app's UI in real Chromium, against a stand-in engine (the real one is tested through its
+// worker elsewhere; here only what the UI does with the engine's answers matters): model choice,
+// download progress, sending with Enter, streaming, Stop, markup shown as text, settings kept,
+// errors shown, the conversation restored after a reload.
+import { afterEach, expect, it, vi } from 'vitest';
+import { page, userEvent } from 'vitest/browser';
+import type {
+  CachedModel,
+  DownloadProgress,
+  DownloadRequest,
+  GenerationEvent,
+  GenerationResult,
+  GenerationSettings,
+  LoadOptions,
+  ModelInfo,
+  ModelSource,
+} from '../../src/worker/engine-api.ts';
+import type { AppEngine } from '../../src/ui/app-engine.ts';
+import { ConversationStore } from '../../src/ui/conversation-store.ts';
+import '../../src/ui/gpt2-app.ts';
+import type { Gpt2App } from '../../src/ui/gpt2-app.ts';
+import { SettingsStore } from '../../src/ui/settings.ts';
+
+// Everything here is answered at once by the stand-in engine; a test that waits longer is stuck.
+vi.setConfig({ testTimeout: 20_000 });
+
+const GPT2_INFO: ModelInfo = {
+  name: 'GPT-2 (124M)',
+  config: { vocabSize: 50257, nCtx: 1024, nEmbd: 768, nLayer: 12, nHead: 12 },
+  parameterCount: 124_439_808,
+  weightsDtype: 'f32',
+  weightBytes: 497_759_232,
+  backend: 'webgpu',
+  adapter: 'Test Adapter',
+  loadMs: 1500,
+};
+
+const SAVED_GPT2: CachedModel = { id: 'gpt2', label: 'GPT-2 (124M)', bytes: 548_105_171, files: ['config.json', 'model.safetensors'], savedAt: 1 };
+
+interface Deferred<T> {
+  resolve(value: T): void;
+  reject(error: Error): void;
+}
+
+/** The engine's API with answers the test gives when it chooses: nothing here runs a model. */
+class FakeEngine implements AppEngine {
+  cached: CachedModel[] = [];
+  loaded: ModelInfo | null = null;
+  loads: { source: ModelSource; options: LoadOptions }[] = [];
+  downloads: DownloadRequest[] = [];
+  generations: { prompt: string; settings: GenerationSettings }[] = [];
+  aborts = 0;
+  cancels = 0;
+  deletes: string[] = [];
+  /** Set to make the next load fail with this message. */
+  failNextLoad: string | null = null;
+  private onEvent: ((event: GenerationEvent) => void) | null = null;
+  private generation: Deferred<GenerationResult> | null = null;
+  private onDownloadProgress: ((progress: DownloadProgress) => void) | null = null;
+  private download_: Deferred<CachedModel> | null = null;
+
+  api = {
+    abort: async () => {
+      this.aborts++;
+    },
+    cancelDownload: async () => {
+      this.cancels++;
+      this.download_?.reject(new Error('The download was cancelled'));
+    },
+    listCachedModels: async () => [...this.cached],
+    deleteCachedModel: async (id: string) => {
+      this.deletes.push(id);
+      this.cached = this.cached.filter((model) => model.id !== id);
+    },
+    storageInfo: async () => ({ usageBytes: this.cached.reduce((sum, model) => sum + model.bytes, 0), quotaBytes: 10e9, persisted: false }),
+    stats: async () => ({ model: this.loaded, lastGeneration: null }),
+  };
+
+  load = async (source: ModelSource, options: LoadOptions, onProgress?: (progress: { phase: 'weights' | 'kernels'; bytesDone: number; bytesTotal: number }) => void) => {
+    this.loads.push({ source, options });
+    onProgress?.({ phase: 'weights', bytesDone: 50, bytesTotal: 100 });
+    if (this.failNextLoad) {
+      const message = this.failNextLoad;
+      this.failNextLoad = null;
+      throw new Error(message);
+    }
+    this.loaded = { ...GPT2_INFO, weightsDtype: options.weightsDtype ?? 'f32' };
+    return this.loaded;
+  };
+
+  generate = (prompt: string, settings: GenerationSettings, onEvent: (event: GenerationEvent) => void) => {
+    this.generations.push({ prompt, settings });
+    this.onEvent = onEvent;
+    return new Promise<GenerationResult>((resolve, reject) => (this.generation = { resolve, reject }));
+  };
+
+  download = (request: DownloadRequest, onProgress?: (progress: DownloadProgress) => void) => {
+    this.downloads.push(request);
+    this.onDownloadProgress = onProgress ?? null;
+    return new Promise<CachedModel>((resolve, reject) => (this.download_ = { resolve, reject }));
+  };
+
+  /** Sends the prompt-done event and one token event per piece of text. */
+  stream(...texts: string[]): void {
+    if (this.generations.length > 0 && texts.length > 0) this.emit({ type: 'prompt-done', promptTokens: 12, ms: 40 });
+    for (const [index, text] of texts.entries()) this.emit({ type: 'token', token: 100 + index, text });
+  }
+
+  emit(event: GenerationEvent): void {
+    this.onEvent!(event);
+  }
+
+  finishGeneration(text: string, stopReason: GenerationResult['stopReason'] = 'stop-string'): void {
+    this.generation!.resolve({
+      text,
+      tokens: [1, 2, 3, 4],
+      stopReason,
+      promptTokens: 12,
+      promptTokensPerSecond: 300,
+      generatedTokensPerSecond: 25.5,
+      contextShifts: 0,
+    });
+  }
+
+  failGeneration(message: string): void {
+    this.generation!.reject(new Error(message));
+  }
+
+  reportDownload(progress: DownloadProgress): void {
+    this.onDownloadProgress!(progress);
+  }
+
+  finishDownload(): void {
+    const request = this.downloads.at(-1)!;
+    const model = { id: request.id, label: request.label, bytes: 1_519_974_136, files: ['config.json', 'model.safetensors'], savedAt: 2 };
+    this.cached.push(model);
+    this.download_!.resolve(model);
+  }
+}
+
+interface Mounted {
+  app: Gpt2App;
+  engine: FakeEngine;
+  settingsKey: string;
+  databaseName: string;
+  /** Takes the app out of the page and closes its database, keeping what it saved: half of a reload. */
+  unmount(): void;
+}
+
+const cleanups: (() => Promise<unknown> | void)[] = [];
+
+afterEach(async () => {
+  for (const cleanup of cleanups.splice(0).reverse()) await cleanup();
+});
+
+/** Mounts a <gpt2-app> on its own database and settings key (mount again with the same ones to reload). */
+async function mount(
+  engine = new FakeEngine(),
+  { settingsKey = `chat-ui-${crypto.randomUUID()}`, databaseName = `chat-ui-${crypto.randomUUID()}`, startModelId = null as string | null, hub = null as string | null } = {},
+): Promise<Mounted> {
+  const conversations = await ConversationStore.open(databaseName);
+  const app = document.createElement('gpt2-app');
+  app.engine = engine;
+  app.conversations = conversations;
+  app.settingsStore = new SettingsStore(localStorage, settingsKey);
+  app.startModelId = startModelId;
+  app.hubUrlOverride = hub;
+  document.body.append(app);
+  const unmount = () => {
+    app.remove();
+    conversations.close();
+  };
+  cleanups.push(() => {
+    localStorage.removeItem(settingsKey);
+    localStorage.removeItem(`${settingsKey}.lastModel`);
+    return new Promise((resolve) => (indexedDB.deleteDatabase(databaseName).onsuccess = resolve));
+  });
+  cleanups.push(unmount);
+  await expect.poll(() => app.hasAttribute('ready')).toBe(true);
+  return { app, engine, settingsKey, databaseName, unmount };
+}
+
+/** Mounts the app with GPT-2 saved, and chooses it in the model list. */
+async function mountWithModel(options: Parameters<typeof mount>[1] = {}): Promise<Mounted> {
+  const engine = new FakeEngine();
+  engine.cached = [SAVED_GPT2];
+  const mounted = await mount(engine, options);
+  await userEvent.selectOptions(page.getByTestId('model-select'), 'gpt2');
+  await expect.poll(() => mounted.app.getAttribute('model-state')).toBe('ready');
+  return mounted;
+}
+
+const replies = () => page.getByTestId('reply');
+const prompt = () => page.getByTestId('prompt');
+
+async function typeAndEnter(text: string): Promise<void> {
+  await userEvent.fill(prompt(), text);
+  await userEvent.keyboard('{Enter}');
+}
+
+/** Sends `text` and waits for the app to ask the engine for a reply (it saves the conversation first). */
+async function send(engine: FakeEngine, text: string): Promise<void> {
+  const before = engine.generations.length;
+  await typeAndEnter(text);
+  await expect.poll(() => engine.generations.length).toBe(before + 1);
+}
+
+it('lists saved models with their size and catalog models with their download size', async () => {
+  const engine = new FakeEngine();
+  engine.cached = [SAVED_GPT2];
+  await mount(engine);
+  const options = Array.from((page.getByTestId('model-select').element() as HTMLSelectElement).options, (option) => [option.value, option.textContent!.trim()]);
+  expect(options).toContainEqual(['gpt2', 'GPT-2 (124M) — 548 MB']);
+  expect(options).toContainEqual(['gpt2-medium', 'GPT-2 Medium (355M) — 1.52 GB, not downloaded']);
+  // A saved model is not offered for download again.
+  expect(options.filter(([value]) => value === 'gpt2')).toHaveLength(1);
+  await expect.element(page.getByTestId('storage-info')).toHaveTextContent('548 MB used');
+});
+
+it('loads the chosen saved model with the weights dtype from the settings, and shows its size', async () => {
+  const engine = new FakeEngine();
+  engine.cached = [SAVED_GPT2];
+  await mount(engine);
+  await expect.element(page.getByTestId('send')).toBeDisabled();
+  await userEvent.selectOptions(page.getByTestId('settings-weights-dtype'), 'f16');
+  await userEvent.selectOptions(page.getByTestId('model-select'), 'gpt2');
+  await expect.element(page.getByTestId('model-info')).toHaveTextContent('GPT-2 (124M)');
+  await expect.element(page.getByTestId('model-info')).toHaveTextContent('124M parameters · 498 MB of f16 weights · WebGPU on Test Adapter');
+  expect(engine.loads).toEqual([{ source: { kind: 'cached', id: 'gpt2' }, options: { weightsDtype: 'f16' } }]);
+  await expect.element(page.getByTestId('send')).toBeEnabled();
+});
+
+it('sends with Enter, adds a line with Shift+Enter, and streams the reply in as tokens arrive', async () => {
+  const { engine } = await mountWithModel();
+  await userEvent.click(prompt());
+  await userEvent.keyboard('Hello{Shift>}{Enter}{/Shift}world');
+  await expect.element(prompt()).toHaveValue('Hello\nworld');
+  expect(engine.generations).toHaveLength(0);
+
+  await userEvent.keyboard('{Enter}');
+  await expect.poll(() => engine.generations.length).toBe(1);
+  expect(engine.generations[0].prompt).toMatch(/\nUser: Hello\nworld\nGPT-2:$/);
+  expect(engine.generations[0].settings.stopStrings).toContain('\nUser:');
+  await expect.element(prompt()).toHaveValue('');
+  await expect.element(page.getByTestId('stop')).toBeVisible();
+
+  engine.stream(' Hi', ' there');
+  await expect.element(replies()).toHaveTextContent('Hi there');
+  await expect.element(page.getByTestId('tok-per-s')).toHaveTextContent('Prompt: 300 tok/s (12 tokens)');
+  engine.stream(',');
+  await expect.element(replies()).toHaveTextContent('Hi there,');
+
+  engine.finishGeneration(' Hi there, friend.\n');
+  await expect.poll(() => replies().element().textContent).toBe('Hi there, friend.');
+  await expect.element(page.getByTestId('send')).toBeVisible();
+  expect(page.getByTestId('stop').query()).toBeNull();
+  await expect.element(page.getByTestId('tok-per-s')).toHaveTextContent('Generation: 25.5 tok/s (4 tokens)');
+});
+
+it('Stop asks the engine to abort, and the reply ends as stopped', async () => {
+  const { engine } = await mountWithModel();
+  await send(engine, 'Tell me a story');
+  engine.stream(' Once');
+  await userEvent.click(page.getByTestId('stop'));
+  expect(engine.aborts).toBe(1);
+  engine.finishGeneration(' Once', 'aborted');
+  await expect.element(replies()).toHaveTextContent('Once');
+  await expect.element(page.getByTestId('reply-message')).toHaveTextContent('stopped');
+});
+
+it('does not send an empty or whitespace-only prompt, and says why', async () => {
+  const { engine } = await mountWithModel();
+  await typeAndEnter('   \n  ');
+  await expect.element(page.getByTestId('prompt-hint')).toHaveTextContent('Write something first');
+  await userEvent.click(page.getByTestId('send'));
+  expect(engine.generations).toHaveLength(0);
+  expect(replies().query()).toBeNull();
+});
+
+it('shows markup in the model output as text, never as elements', async () => {
+  const { engine } = await mountWithModel();
+  const markup = '<script>window.__injected = true</script><img src=x onerror="window.__injected = true"><b>bold</b>';
+  await send(engine, '<i>user markup</i>');
+  engine.stream(` ${markup}`);
+  engine.finishGeneration(` ${markup}`);
+  await expect.element(replies()).toHaveTextContent(markup);
+  const reply = replies().element();
+  expect(reply.querySelector('script, img, b')).toBeNull();
+  expect(page.getByTestId('user-message').element().textContent).toContain('<i>user markup</i>');
+  expect((window as { __injected?: boolean }).__injected).toBeUndefined();
+});
+
+it('continues plain text as written and shows the continuation after it', async () => {
+  const { engine } = await mountWithModel();
+  await userEvent.selectOptions(page.getByTestId('settings-framing'), 'plain');
+  await send(engine, 'Once upon a time');
+  expect(engine.generations[0].prompt).toBe('Once upon a time');
+  engine.stream(' there', ' was');
+  engine.finishGeneration(' there was');
+  await expect.poll(() => replies().element().textContent).toBe(' there was');
+  await expect.element(page.getByTestId('reply-message')).toHaveTextContent('Once upon a time there was');
+});
+
+it('notes in the reply when the context filled up and old tokens were dropped', async () => {
+  const { engine } = await mountWithModel();
+  await send(engine, 'A long story');
+  engine.emit({ type: 'context-shift', droppedTokens: 512 });
+  engine.stream(' more');
+  await expect.element(page.getByTestId('context-shift')).toHaveTextContent('context full: the oldest 512 tokens were dropped');
+  engine.finishGeneration(' more');
+});
+
+it('regenerates the last reply in its place, and clears the conversation', async () => {
+  const { engine } = await mountWithModel();
+  await send(engine, 'Hi');
+  engine.finishGeneration(' First answer');
+  await expect.element(replies()).toHaveTextContent('First answer');
+  await userEvent.click(page.getByTestId('regenerate'));
+  await expect.poll(() => engine.generations.length).toBe(2);
+  expect(engine.generations[1].prompt).toBe(engine.generations[0].prompt);
+  engine.finishGeneration(' Second answer');
+  await expect.element(replies()).toHaveTextContent('Second answer');
+  expect(replies().elements()).toHaveLength(1);
+
+  await userEvent.click(page.getByTestId('clear'));
+  expect(replies().query()).toBeNull();
+  expect(page.getByTestId('user-message').query()).toBeNull();
+});
+
+it('keeps settings across a reload, and refuses an out-of-range value with a message', async () => {
+  const { engine, settingsKey, unmount } = await mountWithModel();
+  await userEvent.fill(page.getByTestId('settings-temperature'), '0');
+  await userEvent.fill(page.getByTestId('settings-top-k'), '7');
+  await userEvent.fill(page.getByTestId('settings-max-new-tokens'), '0');
+  await userEvent.tab();
+  await expect.element(page.getByTestId('settings-error')).toHaveTextContent('Max new tokens must be a whole number from 1');
+  await send(engine, 'Hi');
+  expect(engine.generations[0].settings).toMatchObject({ temperature: 0, topK: 7, maxNewTokens: 80 });
+  engine.finishGeneration(' Hello');
+
+  unmount();
+  await mount(new FakeEngine(), { settingsKey });
+  await expect.element(page.getByTestId('settings-temperature')).toHaveValue(0);
+  await expect.element(page.getByTestId('settings-top-k')).toHaveValue(7);
+  await expect.element(page.getByTestId('settings-max-new-tokens')).toHaveValue(80);
+  expect(page.getByTestId('settings-error').query()).toBeNull();
+});
+
+it('downloads a catalog model from the hub with progress, then loads it', async () => {
+  const { app, engine } = await mount(new FakeEngine(), { hub: 'http://localhost:9/hub/' });
+  await userEvent.selectOptions(page.getByTestId('model-select'), 'gpt2-medium');
+  await expect.poll(() => engine.downloads.length).toBe(1);
+  expect(engine.downloads[0]).toMatchObject({
+    id: 'gpt2-medium',
+    configUrl: 'http://localhost:9/hub/openai-community/gpt2-medium/resolve/main/config.json',
+    weightsUrl: 'http://localhost:9/hub/openai-community/gpt2-medium/resolve/main/model.safetensors',
+  });
+  expect(app.getAttribute('model-state')).toBe('downloading');
+  engine.reportDownload({ file: 'model.safetensors', bytesDone: 760_000_000, bytesTotal: 1_520_000_000, bytesPerSecond: 10_000_000, secondsLeft: 76, resumedFrom: 0 });
+  const progress = page.getByTestId('download-progress');
+  await expect.element(progress).toHaveTextContent('760 MB of 1.52 GB (50%)');
+  await expect.element(progress).toHaveTextContent('10.0 MB/s');
+  await expect.element(progress).toHaveTextContent('about 1 min 16 s left');
+  await expect.element(page.getByTestId('model-select')).toBeDisabled();
+
+  engine.finishDownload();
+  await expect.poll(() => app.getAttribute('model-state')).toBe('ready');
+  // The weights dtype is left to the engine unless the settings name one.
+  expect(engine.loads).toEqual([{ source: { kind: 'cached', id: 'gpt2-medium' }, options: {} }]);
+  expect(progress.query()).toBeNull();
+  await expect.element(page.getByTestId('model-select')).toHaveValue('gpt2-medium');
+});
+
+it('cancels a download without calling it an error', async () => {
+  const { app, engine } = await mount();
+  await userEvent.selectOptions(page.getByTestId('model-select'), 'gpt2');
+  await expect.poll(() => engine.downloads.length).toBe(1);
+  await userEvent.click(page.getByTestId('cancel-download'));
+  expect(engine.cancels).toBe(1);
+  await expect.element(page.getByTestId('model-notice')).toHaveTextContent('Choose it again to continue');
+  expect(page.getByTestId('error').query()).toBeNull();
+  expect(app.getAttribute('model-state')).toBe('idle');
+  await expect.element(page.getByTestId('model-select')).toBeEnabled();
+});
+
+it('shows a failed load as a dismissible error and goes on working', async () => {
+  const engine = new FakeEngine();
+  engine.cached = [SAVED_GPT2];
+  engine.failNextLoad = 'This GPU has too little memory for GPT-2 (124M)';
+  const { app } = await mount(engine);
+  await userEvent.selectOptions(page.getByTestId('model-select'), 'gpt2');
+  await expect.element(page.getByTestId('error')).toHaveTextContent('Could not load GPT-2 (124M): This GPU has too little memory');
+  expect(app.getAttribute('model-state')).toBe('idle');
+  await userEvent.click(page.getByTestId('dismiss-error'));
+  expect(page.getByTestId('error').query()).toBeNull();
+
+  await userEvent.selectOptions(page.getByTestId('model-select'), 'gpt2');
+  await expect.poll(() => app.getAttribute('model-state')).toBe('ready');
+});
+
+it('shows a failed reply as an error in the reply and in the error list', async () => {
+  const { engine } = await mountWithModel();
+  await send(engine, 'Hi');
+  engine.failGeneration('The GPU device was lost');
+  await expect.element(page.getByTestId('reply-status')).toHaveTextContent('Failed: The GPU device was lost');
+  await expect.element(page.getByTestId('error')).toHaveTextContent('GPT-2 could not reply: The GPU device was lost');
+  await expect.element(page.getByTestId('send')).toBeEnabled();
+});
+
+it('deletes a saved model after a second confirming press', async () => {
+  const { engine } = await mountWithModel();
+  await userEvent.click(page.getByTestId('delete-model'));
+  expect(engine.deletes).toEqual([]);
+  await userEvent.click(page.getByTestId('confirm-delete'));
+  await expect.poll(() => engine.deletes).toEqual(['gpt2']);
+  expect(page.getByTestId('cached-models').query()).toBeNull();
+});
+
+it('restores the conversation after a reload, with the reply that was being written marked interrupted', async () => {
+  const { engine, settingsKey, databaseName, unmount } = await mountWithModel();
+  await send(engine, 'First');
+  engine.finishGeneration(' One');
+  await expect.element(replies()).toHaveTextContent('One');
+  await send(engine, 'Second');
+  await expect.poll(() => engine.generations.length).toBe(2);
+  // The page goes away while the second reply is being written.
+  const reloadEngine = new FakeEngine();
+  reloadEngine.cached = [SAVED_GPT2];
+  unmount();
+
+  const { app } = await mount(reloadEngine, { settingsKey, databaseName });
+  await expect.element(replies().first()).toHaveTextContent('One');
+  await expect.element(page.getByTestId('reply-status')).toHaveTextContent('Interrupted');
+  expect(page.getByTestId('user-message').elements().map((element) => element.textContent)).toEqual(['First', 'Second']);
+  // The last model used is loaded again.
+  await expect.poll(() => app.getAttribute('model-state')).toBe('ready');
+  expect(reloadEngine.loads[0].source).toEqual({ kind: 'cached', id: 'gpt2' });
+});

@@ -1,0 +1,76 @@
+// The built app (vite build) served by `vite preview` on localhost, with the stand-in hub for
+// model downloads on the same server, and Chromium (WebGPU on) to drive it with Playwright.
+import { mkdirSync, rmSync, symlinkSync } from 'node:fs';
+import { join, resolve } from 'node:path';
+import { chromium, type Browser, type BrowserContext, type Page } from 'playwright-core';
+import { build, preview, type PreviewServer } from 'vite';
+import { chromiumLaunchOptions } from '../../../scripts/chromium.ts';
+import { flakyModelServerPlugin } from '../../../scripts/flaky-model-server-plugin.ts';
+
+export const HUB_PREFIX = '/test-hub/';
+const OUT_DIR = '.cache/e2e-dist';
+const HUB_DIR = '.cache/e2e-hub';
+const FIXTURE = resolve('../shared/fixtures/tiny-gpt2');
+
+/**
+ * The hub's layout for two catalog entries, filled with the tiny fixture: "gpt2" gets the F32
+ * file and "gpt2-medium" the F16 one, so the app's real catalog and hub code path are exercised.
+ */
+function prepareHub(): string {
+  rmSync(HUB_DIR, { recursive: true, force: true });
+  const repos: [string, string][] = [['openai-community/gpt2', 'model.safetensors'], ['openai-community/gpt2-medium', 'model.f16.safetensors']];
+  for (const [repo, weights] of repos) {
+    const dir = join(HUB_DIR, repo);
+    mkdirSync(dir, { recursive: true });
+    symlinkSync(join(FIXTURE, 'config.json'), join(dir, 'config.json'));
+    symlinkSync(join(FIXTURE, weights), join(dir, 'model.safetensors'));
+  }
+  return HUB_DIR;
+}
+
+export interface AppServer {
+  baseUrl: string;
+  /** The stand-in hub's base URL, for the app's `?hub=` parameter. */
+  hubUrl: string;
+  close(): Promise<void>;
+}
+
+let built: Promise<unknown> | undefined;
+
+/** Builds the app once per test run, then serves it. */
+export async function startAppServer(): Promise<AppServer> {
+  built ??= build({ configFile: 'vite.config.ts', logLevel: 'error', build: { outDir: OUT_DIR, emptyOutDir: true } });
+  await built;
+  const server: PreviewServer = await preview({
+    configFile: 'vite.config.ts',
+    logLevel: 'error',
+    build: { outDir: OUT_DIR },
+    preview: { port: 0, strictPort: false },
+    plugins: [flakyModelServerPlugin(HUB_PREFIX, prepareHub())],
+  });
+  const baseUrl = server.resolvedUrls?.local[0];
+  if (!baseUrl) throw new Error('vite preview did not report its address');
+  return {
+    baseUrl,
+    hubUrl: new URL(HUB_PREFIX, baseUrl).href.replace(/\/$/, ''),
+    close: () => new Promise<void>((resolve, reject) => server.httpServer.close((error) => (error ? reject(error) : resolve()))),
+  };
+}
+
+export interface BrowserSession {
+  browser: Browser;
+  context: BrowserContext;
+  page: Page;
+  /** Uncaught page errors, for tests to assert there were none. */
+  pageErrors: string[];
+  close(): Promise<void>;
+}
+
+export async function openBrowser({ webgpu = true } = {}): Promise<BrowserSession> {
+  const browser = await chromium.launch(chromiumLaunchOptions({ webgpu }));
+  const context = await browser.newContext();
+  const page = await context.newPage();
+  const pageErrors: string[] = [];
+  page.on('pageerror', (error) => pageErrors.push(error.message));
+  return { browser, context, page, pageErrors, close: () => browser.close() };
+}
