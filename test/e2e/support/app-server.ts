@@ -1,8 +1,9 @@
 // The built app (vite build) served by `vite preview` on localhost, with the stand-in hub for
 // model downloads on the same server, and Chromium (WebGPU on) to drive it with Playwright.
-import { mkdirSync, rmSync, symlinkSync } from 'node:fs';
+import { mkdirSync, mkdtempSync, rmSync, symlinkSync } from 'node:fs';
+import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
-import { chromium, type Browser, type BrowserContext, type Page } from 'playwright-core';
+import { chromium, type BrowserContext, type Page } from 'playwright-core';
 import { build, preview, type PreviewServer } from 'vite';
 import { chromiumLaunchOptions } from '../../../scripts/chromium.ts';
 import { flakyModelServerPlugin } from '../../../scripts/flaky-model-server-plugin.ts';
@@ -58,7 +59,6 @@ export async function startAppServer(): Promise<AppServer> {
 }
 
 export interface BrowserSession {
-  browser: Browser;
   context: BrowserContext;
   page: Page;
   /** Uncaught page errors, for tests to assert there were none. */
@@ -66,11 +66,23 @@ export interface BrowserSession {
   close(): Promise<void>;
 }
 
+/**
+ * Chromium with a fresh profile on disk. A profile, rather than Playwright's default incognito-like
+ * context, because Chromium never offers to install an app from an incognito window.
+ */
 export async function openBrowser({ webgpu = true } = {}): Promise<BrowserSession> {
-  const browser = await chromium.launch(chromiumLaunchOptions({ webgpu }));
-  const context = await browser.newContext();
-  const page = await context.newPage();
+  const profile = mkdtempSync(join(tmpdir(), 'gpt2-e2e-profile-'));
+  const context = await chromium.launchPersistentContext(profile, chromiumLaunchOptions({ webgpu }));
+  const page = context.pages()[0] ?? (await context.newPage());
   const pageErrors: string[] = [];
   page.on('pageerror', (error) => pageErrors.push(error.message));
-  return { browser, context, page, pageErrors, close: () => browser.close() };
+  return {
+    context,
+    page,
+    pageErrors,
+    close: async () => {
+      await context.close();
+      rmSync(profile, { recursive: true, force: true });
+    },
+  };
 }

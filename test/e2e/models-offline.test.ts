@@ -1,0 +1,118 @@
+// Models as a user of the installed app meets them, in headless Chromium against a local stand-in
+// for the HuggingFace hub: a download that shows progress and, when the connection is cut,
+// resumes with a Range request; two saved models to switch between and delete; and the app
+// reloaded with the network off, served by its service worker, loading a saved model and replying.
+import type { Page } from 'playwright-core';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import type { Control, LoggedRequest } from '../../scripts/flaky-model-server-plugin.ts';
+import { openBrowser, startAppServer, type AppServer, type BrowserSession } from './support/app-server.ts';
+
+describe('models and offline use', () => {
+  let server: AppServer;
+  let session: BrowserSession;
+  let page: Page;
+
+  const steerHub = async (control: Control) => {
+    const response = await fetch(`${server.hubUrl}/_control`, { method: 'POST', body: JSON.stringify(control) });
+    expect(response.ok).toBe(true);
+  };
+  const hubLog = async (): Promise<LoggedRequest[]> => (await fetch(`${server.hubUrl}/_log`)).json();
+  const appState = () => page.locator('gpt2-app').getAttribute('model-state');
+
+  async function chooseModel(id: string): Promise<void> {
+    await page.getByTestId('model-select').selectOption(id);
+    await expect.poll(appState, { timeout: 300_000 }).toBe('ready');
+  }
+
+  async function replyTo(prompt: string): Promise<string> {
+    const replies = page.getByTestId('reply');
+    const before = await replies.count();
+    await page.getByTestId('prompt').fill(prompt);
+    await page.getByTestId('prompt').press('Enter');
+    await expect.poll(() => replies.count()).toBe(before + 1);
+    await page.locator('gpt2-app:not([generating])').waitFor({ timeout: 300_000 });
+    return (await replies.last().textContent()) ?? '';
+  }
+
+  beforeAll(async () => {
+    server = await startAppServer();
+    await fetch(`${server.hubUrl}/_reset`, { method: 'POST' });
+    session = await openBrowser();
+    page = session.page;
+    await page.goto(`${server.baseUrl}?hub=${encodeURIComponent(server.hubUrl)}`);
+    await page.locator('gpt2-app[ready]').waitFor();
+    // Short replies, whatever the defaults: these tests are about models, not generation.
+    await page.getByTestId('settings-max-new-tokens').fill('4');
+    await page.getByTestId('settings-max-new-tokens').dispatchEvent('change');
+  });
+  afterAll(async () => {
+    await session?.close();
+    await server?.close();
+  });
+
+  it('shows download progress and resumes from where a cut connection stopped', async () => {
+    await steerHub({ bytesPerSecond: 4_000_000, cut: { file: 'model.safetensors', afterBytes: 5_000_000 } });
+    await page.getByTestId('model-select').selectOption('gpt2');
+    await expect.poll(() => page.getByTestId('download-numbers').textContent(), { timeout: 60_000 }).toMatch(/\d+\s*%/);
+    await expect.poll(appState, { timeout: 300_000 }).toBe('ready');
+
+    const weightRequests = (await hubLog()).filter((request) => request.file === 'model.safetensors' && request.method === 'GET');
+    expect(weightRequests.length).toBeGreaterThanOrEqual(2);
+    expect(weightRequests[0].range).toBeNull();
+    const resumed = weightRequests[1];
+    const offset = Number(/^bytes=(\d+)-$/.exec(resumed.range ?? '')?.[1]);
+    expect(offset).toBeGreaterThan(0);
+    expect(offset).toBeLessThanOrEqual(5_000_000);
+    expect(resumed.status).toBe(206);
+    const saved = page.locator('[data-testid=cached-models] li[data-model-id=gpt2]');
+    await expect.poll(() => saved.count()).toBe(1);
+    expect((await replyTo('Hello there')).length).toBeGreaterThan(0);
+  });
+
+  it('switches between two saved models and keeps one when the other is deleted', async () => {
+    await steerHub({ bytesPerSecond: null });
+    await chooseModel('gpt2-medium'); // the stand-in hub serves the fixture's F16 file here
+    expect(await page.getByTestId('model-name').textContent()).toContain('Medium');
+    expect((await replyTo('First model')).length).toBeGreaterThan(0);
+    await chooseModel('gpt2');
+    expect(await page.getByTestId('model-name').textContent()).not.toContain('Medium');
+    await chooseModel('gpt2-medium');
+    await chooseModel('gpt2');
+    expect((await replyTo('Second model')).length).toBeGreaterThan(0);
+
+    const medium = page.locator('[data-testid=cached-models] li[data-model-id=gpt2-medium]');
+    await medium.getByTestId('delete-model').click();
+    await medium.getByTestId('confirm-delete').click();
+    await expect.poll(() => medium.count()).toBe(0);
+    expect(await page.locator('[data-testid=cached-models] li[data-model-id=gpt2]').count()).toBe(1);
+    expect((await replyTo('Still here')).length).toBeGreaterThan(0);
+  });
+
+  it('reloads from the service worker with the network off and generates with the saved model', async () => {
+    await page.evaluate(() => navigator.serviceWorker.ready.then(() => undefined));
+    // The first visit installed the worker; a reload puts the page under its control.
+    await page.reload();
+    await page.locator('gpt2-app[ready]').waitFor();
+    expect(await page.evaluate(() => navigator.serviceWorker.controller !== null)).toBe(true);
+
+    await session.context.setOffline(true);
+    try {
+      await page.reload();
+      await page.locator('gpt2-app[ready]').waitFor();
+      // The app reopens the model used last, from the Origin Private File System.
+      await expect.poll(appState, { timeout: 300_000 }).toBe('ready');
+      expect((await replyTo('Offline and still')).length).toBeGreaterThan(0);
+    } finally {
+      await session.context.setOffline(false);
+    }
+    expect(session.pageErrors).toEqual([]);
+  });
+
+  it('passes Chromium\'s installability check (manifest and service worker)', async () => {
+    const cdp = await session.context.newCDPSession(page);
+    const { installabilityErrors } = await cdp.send('Page.getInstallabilityErrors');
+    expect(installabilityErrors).toEqual([]);
+    const manifest = await cdp.send('Page.getAppManifest');
+    expect(manifest.errors).toEqual([]);
+  });
+});
