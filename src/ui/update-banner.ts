@@ -11,11 +11,11 @@ export class UpdateBanner extends LitElement {
   static override styles = [
     controlStyles,
     css`
+      /* Top right, over the header's end: at the bottom it covered the Send and Stop buttons. */
       :host {
         position: fixed;
-        left: 50%;
-        bottom: 1rem;
-        transform: translateX(-50%);
+        right: 1rem;
+        top: 1rem;
         z-index: 10;
         width: max-content;
         max-width: calc(100vw - 2rem);
