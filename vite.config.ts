@@ -1,6 +1,7 @@
 import { defineConfig } from 'vite';
 import { VitePWA } from 'vite-plugin-pwa';
 import { assemblyScriptPlugin } from './scripts/assemblyscript.ts';
+import { contentSecurityPolicyPlugin } from './scripts/content-security-policy.ts';
 
 // The service worker precaches the whole app shell (JS, the parser's WASM, the tokenizer's ranks
 // inside the worker bundle, icons), so the installed app starts with the network off. Model
@@ -35,7 +36,7 @@ const pwa = VitePWA({
 });
 
 export default defineConfig({
-  plugins: [assemblyScriptPlugin(), pwa],
+  plugins: [assemblyScriptPlugin(), pwa, contentSecurityPolicyPlugin()],
   worker: { format: 'es' },
   build: { target: 'es2022' },
   server: { host: 'localhost' },

@@ -1,0 +1,44 @@
+// The built app's Content-Security-Policy, in Chromium: inline scripts are refused, eval is not allowed,
+// while the app itself (module scripts, its worker, the parser's WASM) still loads a model.
+import { afterAll, beforeAll, expect, it } from 'vitest';
+import { openBrowser, startAppServer, type AppServer, type BrowserSession } from './support/app-server.ts';
+
+let server: AppServer;
+let session: BrowserSession;
+beforeAll(async () => {
+  server = await startAppServer();
+  session = await openBrowser();
+});
+afterAll(async () => {
+  await session?.close();
+  await server?.close();
+});
+
+it('refuses inline scripts, allows no eval, and the app still loads a model', async () => {
+  const page = session.page;
+  const violations: string[] = [];
+  page.on('console', (message) => {
+    if (/Content Security Policy/i.test(message.text())) violations.push(message.text());
+  });
+  await page.goto(`${server.baseUrl}?hub=${encodeURIComponent(server.hubUrl)}&model=gpt2`);
+  await page.locator('gpt2-app[ready]').waitFor();
+  const policy = await page.locator('meta[http-equiv=Content-Security-Policy]').getAttribute('content');
+  expect(policy).toContain("script-src 'self' 'wasm-unsafe-eval'");
+  expect(policy).toMatch(/connect-src 'self' https:\/\/huggingface\.co/);
+
+  const injected = await page.evaluate(() => {
+    const script = document.createElement('script');
+    script.textContent = 'window.__inlineRan = true';
+    document.body.append(script);
+    return (window as unknown as { __inlineRan?: boolean }).__inlineRan === true;
+  });
+  expect(injected).toBe(false);
+  // eval cannot be tried from here (DevTools' evaluate is exempt from the page's policy); the
+  // policy must simply not allow it.
+  expect(policy).not.toContain("'unsafe-eval'");
+  expect(policy).not.toMatch(/script-src[^;]*'unsafe-inline'/);
+  expect(violations.length).toBeGreaterThan(0);
+
+  await page.locator('gpt2-app[model-state=ready]').waitFor({ timeout: 300_000 });
+  expect(session.pageErrors).toEqual([]);
+});
