@@ -19,7 +19,7 @@ export abstract class FileReader {
   /** Consumes bytes in file order; returns how many, or -1 on error. */
   push(ptr: usize, length: u32): i32 {
     if (this.position + <u64>length > this.fileSize) {
-      return fail(`received more than the ${this.fileSize} bytes the file was said to have: the file changed while loading, or its size was given wrong`);
+      return fail(`received more than the ${this.fileSize} bytes the file was said to have: the file changed while loading, or its size was given wrong — load it again`);
     }
     return this.consume(ptr, length);
   }
@@ -35,6 +35,26 @@ export abstract class FileReader {
   /** The error for a tensor (or name) whose bytes would run past the end of the file. */
   protected pastEnd(what: string, end: f64): i32 {
     return fail(`file ends at byte ${this.fileSize} but ${what} needs bytes up to ${numberText(end)}: the download is incomplete or the file is damaged — download it again`);
+  }
+
+  /**
+   * For a file whose first field makes no sense: if its first bytes are plain text, as when a web
+   * page, a server's error message or a Git LFS pointer was saved under the weights' name, the
+   * message that says so; else ''.
+   */
+  protected textInsteadOf(format: string): string {
+    const start = this.field.buffer;
+    const size = this.field.size;
+    let text = '';
+    for (let i: u32 = 0; i < size; i++) {
+      const c = <i32>load<u8>(start + i);
+      const isSpace = c == 0x20 || c == 0x09 || c == 0x0a || c == 0x0d;
+      if (!isSpace && (c < 0x21 || c > 0x7e)) return '';
+      text += isSpace ? ' ' : String.fromCharCode(c);
+    }
+    const shown = text.trim();
+    const quoted = shown.length > 0 ? ` "${shown}…"` : '';
+    return `the file starts with the text${quoted}, so it is not ${format}: it is probably a web page, an error message or a Git LFS pointer saved in its place — download the file again`;
   }
 
   /** Frees the field buffer; called when the file is closed, whether or not it succeeded. */

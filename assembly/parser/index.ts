@@ -5,7 +5,7 @@
 // Call order: a config (parseConfigJson, parseConfigText or setConfig); beginModel; for each
 // file beginSafetensorsFile or beginLegacyBinFile, pushBytes until all its bytes are consumed
 // (taking the output piece after every call), endFile; finally endModel.
-import { currentConfig, setModelConfig } from './config';
+import { currentConfig, numberText, setModelConfig } from './config';
 import { fail, lastMessageLength, lastMessagePtr } from './errors';
 import { FileReader } from './file-reader';
 import { LegacyBinReader } from './legacy-bin';
@@ -197,7 +197,7 @@ export function endFile(): i32 {
 export function endModel(): i32 {
   if (session == null) return fail('endModel needs a model: call beginModel first');
   if (file != null) return fail('endModel called with a file still open: call endFile first');
-  const missing = session!.missingMessage(true, 'the files are not a complete GPT-2 checkpoint');
+  const missing = session!.missingMessage(true, 'the files are not a complete GPT-2 checkpoint — check that every shard was given, or download them again');
   session = null;
   if (missing.length > 0) return fail(missing);
   return 0;
@@ -208,9 +208,9 @@ function checkNewFile(fileSize: f64, minimumSize: f64, what: string): f64 {
   if (session == null) return fail('no model: call beginModel before starting a file');
   if (file != null) return fail('a file is still open: call endFile before starting the next');
   if (!(fileSize >= 0 && fileSize <= MAX_SAFE_INTEGER && Math.floor(fileSize) == fileSize)) {
-    return fail(`file size ${fileSize} is not a whole number of bytes`);
+    return fail(`file size ${numberText(fileSize)} is not a whole number of bytes: the file's size was read wrong — load it again`);
   }
-  if (fileSize < minimumSize) return fail(`the file is ${<u64>fileSize} bytes, too short to be ${what}: it is empty or cut short`);
+  if (fileSize < minimumSize) return fail(`the file is ${<u64>fileSize} bytes, too short to be ${what}: it is empty or cut short — download it again`);
   fileFailed = false;
   return fileSize;
 }

@@ -2,7 +2,7 @@
 // name (UTF-8), u32 ndims, u32 dims[ndims], f32 data[prod(dims)]; nothing after the last
 // tensor. Each record is checked against the file size before its data is read.
 import { SOURCE_F32 } from './convert';
-import { fail, shapeText } from './errors';
+import { fail, shapeText, shown } from './errors';
 import { FileReader } from './file-reader';
 import { NAME_SKIPPED } from './names';
 import { pieceSlot } from './output';
@@ -41,6 +41,9 @@ export class LegacyBinReader extends FileReader {
     if (this.stage != STAGE_DONE) {
       return fail(`the file ends after ${this.index} complete tensors but its header says it holds ${this.count}: the download is incomplete — download it again`);
     }
+    // The whole model is in this one file, so what it lacks is missing for good.
+    const missing = this.session.missingMessage(true, 'the file is not a complete GPT-2 checkpoint — download it again, or choose a GPT-2 model');
+    if (missing.length > 0) return fail(missing);
     return 0;
   }
 
@@ -48,7 +51,7 @@ export class LegacyBinReader extends FileReader {
     let consumed: u32 = 0;
     while (consumed < length) {
       if (this.stage == STAGE_DONE) {
-        return fail(`the file has ${this.fileSize - this.position} bytes after its last tensor (it holds ${this.count} tensors; the extra bytes start at byte ${this.position}): it is damaged or not a gpt2_weights.bin`);
+        return fail(`the file has ${this.fileSize - this.position} bytes after its last tensor (it holds ${this.count} tensors; the extra bytes start at byte ${this.position}): it is damaged or not a gpt2_weights.bin — download it again`);
       }
       if (this.stage == STAGE_DATA) {
         const left = <u32>min(<u64>(length - consumed), this.dataLeft);
@@ -95,23 +98,26 @@ export class LegacyBinReader extends FileReader {
     if (this.stage == STAGE_COUNT) {
       this.count = load<u32>(field);
       if (this.count > MAX_TENSORS) {
-        return fail(`gpt2_weights.bin says it holds ${this.count} tensors; a GPT-2 has a few hundred: the file is damaged or not a gpt2_weights.bin`);
+        // Four bytes of text read as a count are always over the limit.
+        const text = this.textInsteadOf('a gpt2_weights.bin');
+        if (text.length > 0) return fail(text);
+        return fail(`gpt2_weights.bin says it holds ${this.count} tensors; a GPT-2 has a few hundred: the file is damaged or not a gpt2_weights.bin — download it again`);
       }
       if (4 + <u64>this.count * MIN_RECORD_BYTES > this.fileSize) {
-        return fail(`gpt2_weights.bin says it holds ${this.count} tensors, more than its ${this.fileSize} bytes can hold: the file is damaged or not a gpt2_weights.bin`);
+        return fail(`gpt2_weights.bin says it holds ${this.count} tensors, more than its ${this.fileSize} bytes can hold: the file is damaged or not a gpt2_weights.bin — download it again`);
       }
       this.startTensor(0);
     } else if (this.stage == STAGE_NAME_LENGTH) {
       const nameLength = load<u32>(field);
       if (nameLength > MAX_NAME_BYTES) {
-        return fail(`tensor #${this.index} has a name of ${nameLength} bytes (length at byte ${fieldStart}); names are at most ${MAX_NAME_BYTES}: the file is damaged`);
+        return fail(`tensor #${this.index} has a name of ${nameLength} bytes (length at byte ${fieldStart}); names are at most ${MAX_NAME_BYTES}: the file is damaged — download it again`);
       }
       if (this.position + nameLength > this.fileSize) return this.pastEnd(`tensor #${this.index}'s name`, <f64>(this.position + nameLength));
       this.stage = STAGE_NAME;
       this.field.start(nameLength);
     } else if (this.stage == STAGE_NAME) {
       if (!isValidUtf8(field, this.field.size)) {
-        return fail(`tensor #${this.index}'s name (at byte ${fieldStart}) is not valid UTF-8: the file is damaged or not a gpt2_weights.bin`);
+        return fail(`tensor #${this.index}'s name (at byte ${fieldStart}) is not valid UTF-8: the file is damaged or not a gpt2_weights.bin — download it again`);
       }
       this.name = String.UTF8.decodeUnsafe(field, this.field.size);
       this.stage = STAGE_RANK;
@@ -119,9 +125,9 @@ export class LegacyBinReader extends FileReader {
     } else if (this.stage == STAGE_RANK) {
       const rank = load<u32>(field);
       if (rank < 1 || rank > MAX_RANK) {
-        return fail(`tensor ${this.name} has ${rank} dimensions (at byte ${fieldStart}); expected 1 to ${MAX_RANK}: the file is damaged`);
+        return fail(`tensor ${shown(this.name)} has ${rank} dimensions (at byte ${fieldStart}); expected 1 to ${MAX_RANK}: the file is damaged — download it again`);
       }
-      if (this.position + 4 * rank > this.fileSize) return this.pastEnd(`tensor ${this.name}'s shape`, <f64>(this.position + 4 * rank));
+      if (this.position + 4 * rank > this.fileSize) return this.pastEnd(`tensor ${shown(this.name)}'s shape`, <f64>(this.position + 4 * rank));
       this.stage = STAGE_DIMS;
       this.field.start(4 * rank);
     } else {
@@ -138,9 +144,9 @@ export class LegacyBinReader extends FileReader {
       shape.push(dim);
       elements *= <f64>dim;
     }
-    if (elements == 0) return fail(`tensor ${this.name} has shape ${shapeText(shape)} with a zero dimension: the file is damaged`);
+    if (elements == 0) return fail(`tensor ${shown(this.name)} has shape ${shapeText(shape)} with a zero dimension: the file is damaged — download it again`);
     const dataEnd = <f64>this.position + elements * 4;
-    if (dataEnd > <f64>this.fileSize) return this.pastEnd(`tensor ${this.name}`, dataEnd);
+    if (dataEnd > <f64>this.fileSize) return this.pastEnd(`tensor ${shown(this.name)}`, dataEnd);
 
     this.slot = this.session.resolveTensor(this.name, shape);
     if (this.slot == -1) return -1;

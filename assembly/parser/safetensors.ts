@@ -3,12 +3,13 @@
 // data section (offsets are relative to its start). The whole header is checked before any data
 // is read; then the used tensors are streamed in offset order, skipping gaps and unused tensors.
 import { SOURCE_BF16, SOURCE_F16, SOURCE_F32 } from './convert';
-import { fail, shapeText } from './errors';
+import { fail, shapeText, shown } from './errors';
 import { FileReader } from './file-reader';
 import { JsonKind, JsonReader } from './json';
 import { NAME_SKIPPED } from './names';
 import { pieceSlot } from './output';
 import { ModelSession } from './session';
+import { invalidUtf8At } from './utf8';
 
 const LENGTH_BYTES: u32 = 8;
 // Real headers are tens of KB; the limit only stops a damaged length from allocating gigabytes.
@@ -102,14 +103,19 @@ export class SafetensorsReader extends FileReader {
 
   private readHeaderLength(): i32 {
     const headerLength = load<u64>(this.field.buffer);
+    // Eight bytes of text read as a length are always over the limit, so only then look for text.
+    if (headerLength > this.fileSize - LENGTH_BYTES || headerLength < MIN_HEADER_BYTES || headerLength > MAX_HEADER_BYTES) {
+      const text = this.textInsteadOf('a safetensors file');
+      if (text.length > 0) return fail(text);
+    }
     if (headerLength > this.fileSize - LENGTH_BYTES) {
       return fail(`safetensors header length ${headerLength} is larger than the file (${this.fileSize} bytes): this is not a safetensors file, or it was cut short — download it again`);
     }
     if (headerLength < MIN_HEADER_BYTES) {
-      return fail(`safetensors header length ${headerLength} is too short for a JSON object: this is not a safetensors file`);
+      return fail(`safetensors header length ${headerLength} is too short for a JSON object: this is not a safetensors file, or it is damaged — download it again`);
     }
     if (headerLength > MAX_HEADER_BYTES) {
-      return fail(`safetensors header length ${headerLength} is over the ${MAX_HEADER_BYTES} byte limit: this is not a safetensors file, or it is damaged`);
+      return fail(`safetensors header length ${headerLength} is over the ${MAX_HEADER_BYTES} byte limit: this is not a safetensors file, or it is damaged — download it again`);
     }
     this.dataStart = LENGTH_BYTES + headerLength;
     this.field.start(<u32>headerLength);
@@ -127,7 +133,7 @@ export class SafetensorsReader extends FileReader {
     }
     if (checkOverlaps(entries) < 0) return -1;
     if (!this.isShard) {
-      const missing = this.session.missingMessage(false, 'the file is not a complete GPT-2 checkpoint');
+      const missing = this.session.missingMessage(false, 'the file is not a complete GPT-2 checkpoint — download it again, or choose a GPT-2 model');
       if (missing.length > 0) return fail(missing);
     }
     for (let i = 0; i < entries.length; i++) {
@@ -139,11 +145,16 @@ export class SafetensorsReader extends FileReader {
   }
 
   private parseHeaderJson(entries: TensorEntry[]): i32 {
+    // The JSON reader would quietly turn damaged bytes in a name into U+FFFD.
+    const badByte = invalidUtf8At(this.field.buffer, this.field.size);
+    if (badByte >= 0) {
+      return fail(`the safetensors header is not valid UTF-8 (byte ${<u64>badByte + LENGTH_BYTES} of the file): the file is damaged or not a safetensors file — download it again`);
+    }
     const json = new JsonReader(this.field.buffer, this.field.size);
     if (json.peek() != JsonKind.Object) {
       json.skipValue();
       if (json.failed) return syntaxError(json);
-      return fail('the safetensors header is not a JSON object: this is not a safetensors file');
+      return fail('the safetensors header is not a JSON object: this is not a safetensors file, or it is damaged — download it again');
     }
     json.beginObject();
     while (json.nextMember()) {
@@ -163,12 +174,12 @@ export class SafetensorsReader extends FileReader {
 
   private checkEntry(entry: TensorEntry, dataSize: u64): i32 {
     if (!entry.hasOffsets || entry.dtype.length == 0) {
-      return fail(`tensor ${entry.name} in the safetensors header has no ${entry.hasOffsets ? 'dtype' : 'data_offsets'}: the header is damaged`);
+      return fail(`tensor ${shown(entry.name)} in the safetensors header has no ${entry.hasOffsets ? 'dtype' : 'data_offsets'}: the header is damaged — download it again`);
     }
     if (entry.begin > entry.end) {
-      return fail(`tensor ${entry.name} data_offsets ${entry.offsetsText()} end before they begin: the header is damaged`);
+      return fail(`tensor ${shown(entry.name)} data_offsets ${entry.offsetsText()} end before they begin: the header is damaged — download it again`);
     }
-    if (entry.end > dataSize) return this.pastEnd(`tensor ${entry.name}`, <f64>(this.dataStart + entry.end));
+    if (entry.end > dataSize) return this.pastEnd(`tensor ${shown(entry.name)}`, <f64>(this.dataStart + entry.end));
 
     entry.slot = this.session.resolveTensor(entry.name, entry.shape);
     if (entry.slot == -1) return -1;
@@ -176,11 +187,11 @@ export class SafetensorsReader extends FileReader {
     if (entry.dtype == 'F32') entry.sourceDtype = SOURCE_F32;
     else if (entry.dtype == 'F16') entry.sourceDtype = SOURCE_F16;
     else if (entry.dtype == 'BF16') entry.sourceDtype = SOURCE_BF16;
-    else return fail(`unsupported dtype ${entry.dtype} for tensor ${entry.name}: only F32, F16 and BF16 are supported`);
+    else return fail(`unsupported dtype ${shown(entry.dtype)} for tensor ${shown(entry.name)}: only F32, F16 and BF16 are supported — use a copy of the checkpoint saved in one of those`);
 
     const byteCount = <u64>this.session.slots[entry.slot].elementCount * (entry.sourceDtype == SOURCE_F32 ? 4 : 2);
     if (entry.end - entry.begin != byteCount) {
-      return fail(`tensor ${entry.name} data_offsets ${entry.offsetsText()} hold ${entry.end - entry.begin} bytes but ${entry.dtype} ${shapeText(entry.shape)} needs ${byteCount}: the header is damaged`);
+      return fail(`tensor ${shown(entry.name)} data_offsets ${entry.offsetsText()} hold ${entry.end - entry.begin} bytes but ${shown(entry.dtype)} ${shapeText(entry.shape)} needs ${byteCount}: the header is damaged — download it again`);
     }
     return 0;
   }
@@ -191,7 +202,7 @@ function readEntry(json: JsonReader, entry: TensorEntry): i32 {
   if (json.peek() != JsonKind.Object) {
     json.skipValue();
     if (json.failed) return syntaxError(json);
-    return fail(`tensor ${entry.name} in the safetensors header is not an object with dtype, shape and data_offsets: the header is damaged`);
+    return fail(`tensor ${shown(entry.name)} in the safetensors header is not an object with dtype, shape and data_offsets: the header is damaged — download it again`);
   }
   json.beginObject();
   while (json.nextMember()) {
@@ -200,6 +211,8 @@ function readEntry(json: JsonReader, entry: TensorEntry): i32 {
       if (json.peek() != JsonKind.String) return badField(json, entry, 'a dtype that is not a string');
       entry.dtype = json.readString();
     } else if (key == 'shape') {
+      // A repeated key replaces the earlier value, as in JSON.parse and Python's json.
+      entry.shape = [];
       if (!readWholeNumbers(json, entry.shape)) return badField(json, entry, 'a shape that is not a list of whole numbers');
     } else if (key == 'data_offsets') {
       const offsets: u64[] = [];
@@ -230,11 +243,11 @@ function readWholeNumbers(json: JsonReader, values: u64[]): bool {
 
 function badField(json: JsonReader, entry: TensorEntry, what: string): i32 {
   if (json.failed) return syntaxError(json);
-  return fail(`tensor ${entry.name} in the safetensors header has ${what}: the header is damaged`);
+  return fail(`tensor ${shown(entry.name)} in the safetensors header has ${what}: the header is damaged — download it again`);
 }
 
 function syntaxError(json: JsonReader): i32 {
-  return fail(`the safetensors header is not valid JSON: ${json.error} at byte ${<u64>json.errorPos + LENGTH_BYTES} of the file: the file is damaged or not a safetensors file`);
+  return fail(`the safetensors header is not valid JSON: ${json.error} at byte ${<u64>json.errorPos + LENGTH_BYTES} of the file: the file is damaged or not a safetensors file — download it again`);
 }
 
 // No two tensors may share data bytes (empty tensors occupy none).
@@ -246,7 +259,7 @@ function checkOverlaps(entries: TensorEntry[]): i32 {
     const entry = sorted[i];
     if (entry.begin == entry.end) continue;
     if (reach != null && entry.begin < reach.end) {
-      return fail(`tensor ${reach.name} data_offsets ${reach.offsetsText()} overlap tensor ${entry.name} ${entry.offsetsText()}: the header is damaged`);
+      return fail(`tensor ${shown(reach.name)} data_offsets ${reach.offsetsText()} overlap tensor ${shown(entry.name)} ${entry.offsetsText()}: the header is damaged — download it again`);
     }
     if (reach == null || entry.end > reach.end) reach = entry;
   }

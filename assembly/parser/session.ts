@@ -1,7 +1,7 @@
 // One model being loaded: its slot table, which checkpoint tensor fills each slot, and which
 // slots have been written. Both file formats (and every shard) report their tensors here.
 import { ModelConfig } from './config';
-import { fail, shapeText } from './errors';
+import { fail, shapeText, shown } from './errors';
 import { NAME_LAYER_OUT_OF_RANGE, NAME_SKIPPED, NAME_TIED_HEAD, slotForName, slotName } from './names';
 import { Slot, buildSlots } from './slots';
 import { TensorWriter } from './tensor-writer';
@@ -35,23 +35,23 @@ export class ModelSession {
     const slot = slotForName(name, this.config.nLayer);
     if (slot == NAME_SKIPPED) return NAME_SKIPPED;
     if (slot == NAME_LAYER_OUT_OF_RANGE) {
-      return fail(`tensor ${name} is for a layer this model does not have (the config says n_layer ${this.config.nLayer}): the config does not belong to this checkpoint`);
+      return fail(`tensor ${shown(name)} is for a layer this model does not have (the config says n_layer ${this.config.nLayer}): the config does not belong to this checkpoint — use the config file that came with it`);
     }
     if (slot == NAME_TIED_HEAD) {
       const embeddingShape: u64[] = [<u64>this.config.vocabSize, <u64>this.config.nEmbd];
       if (!sameShape(shape, embeddingShape)) {
-        return fail(`tensor ${name} has shape ${shapeText(shape)} but it is tied to wte, which the config (vocab_size ${this.config.vocabSize}, n_embd ${this.config.nEmbd}) makes ${shapeText(embeddingShape)}`);
+        return fail(`tensor ${shown(name)} has shape ${shapeText(shape)} but it is tied to wte, which the config (vocab_size ${this.config.vocabSize}, n_embd ${this.config.nEmbd}) makes ${shapeText(embeddingShape)}: the config does not belong to this checkpoint — use the config file that came with it`);
       }
       return NAME_SKIPPED;
     }
 
     const expected = this.slots[slot].sourceShape();
     if (!sameShape(shape, expected)) {
-      return fail(`tensor ${name} has shape ${shapeText(shape)} but the config (${this.configSummary(slot)}) needs ${shapeText(expected)}: the config does not belong to this checkpoint`);
+      return fail(`tensor ${shown(name)} has shape ${shapeText(shape)} but the config (${this.configSummary(slot)}) needs ${shapeText(expected)}: the config does not belong to this checkpoint — use the config file that came with it`);
     }
     const earlier = this.claimedBy[slot];
     if (earlier.length > 0) {
-      return fail(`tensors ${earlier} and ${name} are both ${slotName(slot)}: a checkpoint must hold each weight once`);
+      return fail(`tensors ${shown(earlier)} and ${shown(name)} are both ${slotName(slot)}: a checkpoint must hold each weight once — check that the files all come from one checkpoint`);
     }
     this.claimedBy[slot] = name;
     return slot;
@@ -62,7 +62,7 @@ export class ModelSession {
   }
 
   /**
-   * "missing tensors: a, b (...)" for the slots no tensor has claimed (or, with `written`, not yet
+   * "missing tensors: a, b: why" for the slots no tensor has claimed (or, with `written`, not yet
    * been written), or '' when there are none.
    */
   missingMessage(written: bool, why: string): string {
@@ -77,7 +77,7 @@ export class ModelSession {
     }
     if (missing == 0) return '';
     if (missing > MAX_MISSING_NAMED) names += ` and ${missing - MAX_MISSING_NAMED} more`;
-    return `missing tensors: ${names} (${why})`;
+    return `missing tensors: ${names}: ${why}`;
   }
 
   // The config numbers a slot's shape comes from.

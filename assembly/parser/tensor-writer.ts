@@ -8,7 +8,7 @@
 // scattered straight to its place; it leaves in one piece.
 import { numberText } from './config';
 import { convertElements, findBadValue, scatterTransposed, sourceElementBytes, sourceValue } from './convert';
-import { fail } from './errors';
+import { fail, shown } from './errors';
 import { setPiece } from './output';
 import { DTYPE_F16, Slot } from './slots';
 
@@ -133,10 +133,10 @@ export class TensorWriter {
   private badValue(source: usize, index: u32): i32 {
     const element = (this.done + index).toString();
     const value = sourceValue(source, index, this.sourceDtype);
-    if (isNaN(value)) return fail(`tensor ${this.name} contains NaN at element ${element}: the checkpoint is damaged — download it again`);
+    if (isNaN(value)) return fail(`tensor ${shown(this.name)} contains NaN at element ${element}: the checkpoint is damaged — download it again`);
     if (!isFinite(value)) {
-      return fail(`tensor ${this.name} contains ${value > 0 ? 'Infinity' : '-Infinity'} at element ${element}: the checkpoint is damaged — download it again`);
+      return fail(`tensor ${shown(this.name)} contains ${value > 0 ? 'Infinity' : '-Infinity'} at element ${element}: the checkpoint is damaged — download it again`);
     }
-    return fail(`tensor ${this.name} element ${element} is ${numberText(value)}, beyond the largest f16 value (65504): load this model with f32 matrices`);
+    return fail(`tensor ${shown(this.name)} element ${element} is ${numberText(value)}, beyond the largest f16 value (65504): load this model with f32 matrices`);
   }
 }

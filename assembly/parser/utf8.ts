@@ -2,6 +2,11 @@
 
 /** True if `length` bytes at `ptr` are well-formed UTF-8 (no overlongs, surrogates or > U+10FFFF). */
 export function isValidUtf8(ptr: usize, length: u32): bool {
+  return invalidUtf8At(ptr, length) < 0;
+}
+
+/** The offset of the first byte that does not start a well-formed UTF-8 character, or -1. */
+export function invalidUtf8At(ptr: usize, length: u32): i64 {
   let i: u32 = 0;
   while (i < length) {
     const lead = <u32>load<u8>(ptr + i);
@@ -25,16 +30,16 @@ export function isValidUtf8(ptr: usize, length: u32): bool {
       min = 0x10000;
       codePoint = lead & 0x07;
     } else {
-      return false;
+      return i;
     }
-    if (i + size > length) return false;
+    if (i + size > length) return i;
     for (let k: u32 = 1; k < size; k++) {
       const next = <u32>load<u8>(ptr + i + k);
-      if ((next & 0xc0) != 0x80) return false;
+      if ((next & 0xc0) != 0x80) return i;
       codePoint = (codePoint << 6) | (next & 0x3f);
     }
-    if (codePoint < min || codePoint > 0x10ffff || (codePoint >= 0xd800 && codePoint <= 0xdfff)) return false;
+    if (codePoint < min || codePoint > 0x10ffff || (codePoint >= 0xd800 && codePoint <= 0xdfff)) return i;
     i += size;
   }
-  return true;
+  return -1;
 }

@@ -45,7 +45,7 @@ export async function loadWeights(
   options.checkConfig?.(config);
   if (source.files.length === 0) throw new WeightsFormatError('no weights file was given: choose the checkpoint file (or every shard of it)');
   if (source.format === 'legacy-bin' && source.files.length > 1) {
-    throw new WeightsFormatError(`gpt2_weights.bin is a single file, but ${source.files.length} files were given`);
+    throw new WeightsFormatError(`gpt2_weights.bin is a single file, but ${source.files.length} files were given: choose only the gpt2_weights.bin`);
   }
   sink.allocate(parser.beginModel(options.matrixDtype));
 

@@ -1,13 +1,34 @@
 // Model configs (HF config.json, legacy gpt2_config.txt, setConfig) and sharded-checkpoint
 // indexes: what is accepted and how each mistake is reported.
-import { beforeAll, describe, expect, it } from 'vitest';
+import { afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { shardFileNames } from '../../src/worker/load-weights.ts';
 import { WeightsFormatError, type WeightsParser } from '../../src/worker/weights-parser.ts';
-import { TINY_CONFIG, createParser, fixture } from './weights-helpers.ts';
+import {
+  ODD_CONFIG,
+  TINY_CONFIG,
+  createParser,
+  differingSlots,
+  encodeSafetensors,
+  expectedSlots,
+  fixture,
+  load,
+  memoryFile,
+  randomTensors,
+  safetensorsSource,
+} from './weights-helpers.ts';
 
 let parser: WeightsParser;
 beforeAll(async () => {
   parser = await createParser();
+});
+
+// A rejected config must not stop the parser from loading the next, good model.
+const goodTensors = randomTensors(ODD_CONFIG, 'F16');
+const goodFile = encodeSafetensors(goodTensors);
+afterEach(async () => {
+  const { sink } = await load(parser, safetensorsSource(ODD_CONFIG, [memoryFile('model.safetensors', goodFile)]), 'f16');
+  expect(sink.coverageProblems()).toEqual([]);
+  expect(differingSlots(sink.data, expectedSlots(ODD_CONFIG, goodTensors, 'f16'))).toEqual([]);
 });
 
 const encode = (text: string) => new TextEncoder().encode(text);

@@ -19,6 +19,8 @@ import {
   memoryFile,
   randomTensors,
   safetensorsSource,
+  splitSafetensors,
+  withHeader,
 } from './weights-helpers.ts';
 
 let parser: WeightsParser;
@@ -132,6 +134,16 @@ describe('tensor names', () => {
   });
 });
 
+it('takes the last of a repeated key in a header entry, as JSON.parse does', async () => {
+  const tensors = randomTensors(ODD_CONFIG, 'F32', 4);
+  const file = encodeSafetensors(tensors);
+  const { header, data } = splitSafetensors(file);
+  // Before the fix the two shapes were joined into [9, 9, 9].
+  const text = JSON.stringify(header).replace('"shape":[9]', '"shape":[9, 9],"shape":[9]');
+  const sink = (await load(parser, safetensorsSource(ODD_CONFIG, [memoryFile('model.safetensors', withHeader(text, data))]))).sink;
+  expect(differingSlots(sink.data, expectedSlots(ODD_CONFIG, tensors, 'f32'))).toEqual([]);
+});
+
 describe('sharded checkpoints', () => {
   const tensors = randomTensors(ODD_CONFIG, 'F16', 5);
   const shards = [tensors.slice(0, 2), tensors.slice(2, 15), tensors.slice(15)].map((part, i) =>
@@ -148,14 +160,14 @@ describe('sharded checkpoints', () => {
 
   it('reports tensors no shard holds once every shard is read', async () => {
     await expect(load(parser, safetensorsSource(ODD_CONFIG, [shards[0], shards[2]]))).rejects.toThrow(
-      /^missing tensors: ln_f\.weight, ln_f\.bias, h\.0\.ln_1\.weight, .* and 5 more \(the files are not a complete GPT-2 checkpoint\)$/,
+      /^missing tensors: ln_f\.weight, ln_f\.bias, h\.0\.ln_1\.weight, .* and 5 more: the files are not a complete GPT-2 checkpoint — check that every shard was given, or download them again$/,
     );
   });
 
   it('rejects a tensor held by two shards, naming the shard', async () => {
     const duplicate = memoryFile('extra.safetensors', encodeSafetensors([{ ...tensors[3], name: 'h.0.ln_1.bias' }]));
     await expect(load(parser, safetensorsSource(ODD_CONFIG, [...shards, duplicate]))).rejects.toThrow(
-      'extra.safetensors: tensors transformer.h.0.ln_1.bias and h.0.ln_1.bias are both h.0.ln_1.bias: a checkpoint must hold each weight once',
+      'extra.safetensors: tensors transformer.h.0.ln_1.bias and h.0.ln_1.bias are both h.0.ln_1.bias: a checkpoint must hold each weight once — check that the files all come from one checkpoint',
     );
   });
 });
