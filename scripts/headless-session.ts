@@ -1,5 +1,6 @@
-// Runs the app's headless page (headless.html: the engine worker, no UI) in headless Chromium,
-// served by Vite from this checkout, with a folder of model files served beside it.
+// Runs one of the app's headless pages (headless.html for `npm run logits`, bench.html for
+// `npm run bench`: the engine worker, no UI) in headless Chromium, served by Vite from this
+// checkout, with a folder of model files served beside it.
 import { chromium, type Browser, type Page } from 'playwright-core';
 import { createServer, type ViteDevServer } from 'vite';
 import { chromiumLaunchOptions } from './chromium.ts';
@@ -13,14 +14,24 @@ export interface HeadlessSession {
   close(): Promise<void>;
 }
 
-export async function openHeadlessSession(modelDirectory: string, { webgpu = true } = {}): Promise<HeadlessSession> {
+export interface HeadlessPage {
+  path: string; // relative to the server root
+  ready: string; // the global function the page defines once it is loaded
+}
+
+export const LOGITS_PAGE: HeadlessPage = { path: 'headless.html', ready: 'runHeadless' };
+
+export async function openHeadlessSession(modelDirectory: string,
+  { webgpu = true, page: headlessPage = LOGITS_PAGE } = {}): Promise<HeadlessSession> {
   let server: ViteDevServer | undefined;
   let browser: Browser | undefined;
   try {
     server = await createServer({
       configFile: 'vite.config.ts',
       logLevel: 'error',
-      server: { port: 0, strictPort: false },
+      // No file watching and no hot reload: an edit elsewhere in the checkout must not reload the
+      // page in the middle of a run (the benchmark takes minutes).
+      server: { port: 0, strictPort: false, hmr: false, watch: null },
       plugins: [serveDirectoryPlugin(MODEL_URL_PREFIX, modelDirectory)],
     });
     await server.listen();
@@ -29,8 +40,8 @@ export async function openHeadlessSession(modelDirectory: string, { webgpu = tru
     browser = await chromium.launch(chromiumLaunchOptions({ webgpu }));
     const page = await browser.newPage();
     page.on('pageerror', (error) => process.stderr.write(`page error: ${error.message}\n`));
-    await page.goto(new URL('headless.html', baseUrl).href);
-    await page.waitForFunction(() => typeof window.runHeadless === 'function');
+    await page.goto(new URL(headlessPage.path, baseUrl).href);
+    await page.waitForFunction((ready) => typeof (window as unknown as Record<string, unknown>)[ready] === 'function', headlessPage.ready);
     const openedBrowser = browser;
     const openedServer = server;
     return {

@@ -6,7 +6,7 @@
 // All buffers and bind groups are made once, in the constructor; a pass is one command submission.
 import type { Gpt2Config } from '../model/config.ts';
 import { WeightKind } from '../model/weight-layout.ts';
-import { Gpt2Kernels, STEP_UNIFORM_SIZE, workgroupGrid } from './kernels.ts';
+import { Gpt2Kernels, STEP_UNIFORM_SIZE, attentionScoresLength } from './kernels.ts';
 import type { GpuWeights } from './gpu-weights.ts';
 
 /** Rows of the final LayerNorm + LM head computed per dispatch when every position's logits are
@@ -20,7 +20,9 @@ interface LayerBindGroups {
   attnNorm: GPUBindGroup;
   qkv: GPUBindGroup;
   kvCacheWrite: GPUBindGroup;
-  attention: GPUBindGroup;
+  attentionScores: GPUBindGroup;
+  attentionSoftmax: GPUBindGroup;
+  attentionOutput: GPUBindGroup;
   attnProj: GPUBindGroup;
   mlpNorm: GPUBindGroup;
   mlpUp: GPUBindGroup;
@@ -43,6 +45,7 @@ export class Gpt2Gpu {
   private readonly residual: GPUBuffer; // (nCtx, C) the residual stream x
   private readonly normed: GPUBuffer; // (nCtx, C) LayerNorm output
   private readonly qkv: GPUBuffer; // (nCtx, 3C)
+  private readonly attentionScores: GPUBuffer; // (nCtx, nHead, nCtx) scores, then probabilities
   private readonly attended: GPUBuffer; // (nCtx, C) attention output, before c_proj
   private readonly mlpHidden: GPUBuffer; // (nCtx, 4C) after c_fc and GELU
   private readonly headInput: GPUBuffer; // (HEAD_ROWS, C) rows of x copied out for the head
@@ -57,7 +60,7 @@ export class Gpt2Gpu {
 
   constructor(private readonly device: GPUDevice, readonly config: Gpt2Config, weights: GpuWeights) {
     const { nCtx, nEmbd: C, vocabSize, nLayer } = config;
-    this.kernels = new Gpt2Kernels(device, config);
+    this.kernels = new Gpt2Kernels(device, config, weights.matrixDtype);
 
     const uniform = (label: string, rows: number) => {
       const buffer = this.createBuffer(label, STEP_UNIFORM_SIZE, GPUBufferUsage.UNIFORM | GPUBufferUsage.COPY_DST);
@@ -76,6 +79,7 @@ export class Gpt2Gpu {
     this.residual = storage('residual', nCtx * C);
     this.normed = storage('normed', nCtx * C);
     this.qkv = storage('qkv', nCtx * 3 * C);
+    this.attentionScores = storage('attention scores', attentionScoresLength(config));
     this.attended = storage('attended', nCtx * C);
     this.mlpHidden = storage('mlp hidden', nCtx * 4 * C);
     this.headInput = storage('head input', HEAD_ROWS * C);
@@ -96,7 +100,9 @@ export class Gpt2Gpu {
         attnNorm: k.layerNorm.bind(device, [this.step, this.residual, lw(WeightKind.attnNormWeight), lw(WeightKind.attnNormBias), this.normed]),
         qkv: k.qkv.bind(device, this.step, this.normed, lw(WeightKind.qkvWeight), lw(WeightKind.qkvBias), this.qkv),
         kvCacheWrite: k.kvCacheWrite.bind(device, [this.step, this.qkv, kCache, vCache]),
-        attention: k.attention.bind(device, [this.step, this.qkv, kCache, vCache, this.attended]),
+        attentionScores: k.attention.scores.bind(device, [this.step, this.qkv, kCache, this.attentionScores]),
+        attentionSoftmax: k.attention.softmax.bind(device, [this.step, this.attentionScores]),
+        attentionOutput: k.attention.output.bind(device, [this.step, this.attentionScores, vCache, this.attended]),
         attnProj: k.attnProj.bind(device, this.step, this.attended, lw(WeightKind.attnProjWeight), lw(WeightKind.attnProjBias), this.residual),
         mlpNorm: k.layerNorm.bind(device, [this.step, this.residual, lw(WeightKind.mlpNormWeight), lw(WeightKind.mlpNormBias), this.normed]),
         mlpUp: k.mlpUp.bind(device, this.step, this.normed, lw(WeightKind.mlpUpWeight), lw(WeightKind.mlpUpBias), this.mlpHidden),
@@ -135,7 +141,7 @@ export class Gpt2Gpu {
     queue.writeBuffer(this.tokens, 0, tokenIds);
     queue.writeBuffer(this.step, 0, new Uint32Array([rows, pos0]));
     const encoder = this.device.createCommandEncoder();
-    this.encodeBlocks(encoder, rows);
+    this.encodeBlocks(encoder, rows, pos0);
 
     if (output === 'all-argmax') {
       for (let first = 0; first < rows; first += HEAD_ROWS) {
@@ -158,18 +164,18 @@ export class Gpt2Gpu {
   }
 
   /** Embeddings and every transformer block: leaves the residual stream of all rows in `residual`. */
-  private encodeBlocks(encoder: GPUCommandEncoder, rows: number): void {
-    const { nEmbd: C, nHead } = this.config;
+  private encodeBlocks(encoder: GPUCommandEncoder, rows: number, pos0: number): void {
     const k = this.kernels;
-    const elementGroups = workgroupGrid(Math.ceil((rows * C) / 64));
     const pass = encoder.beginComputePass({ label: 'blocks' });
-    k.embedding.dispatch(pass, this.embedding, ...elementGroups);
+    k.embedding.dispatch(pass, this.embedding, rows);
     for (const layer of this.layers) {
       // x = x + attn(ln_1(x))
       k.layerNorm.dispatch(pass, layer.attnNorm, rows);
       k.qkv.dispatch(pass, layer.qkv, rows);
-      k.kvCacheWrite.dispatch(pass, layer.kvCacheWrite, ...elementGroups);
-      k.attention.dispatch(pass, layer.attention, rows, nHead);
+      k.kvCacheWrite.dispatch(pass, layer.kvCacheWrite, rows);
+      k.attention.scores.dispatch(pass, layer.attentionScores, rows, pos0);
+      k.attention.softmax.dispatch(pass, layer.attentionSoftmax, rows);
+      k.attention.output.dispatch(pass, layer.attentionOutput, rows);
       k.attnProj.dispatch(pass, layer.attnProj, rows);
       // x = x + mlp(ln_2(x))
       k.layerNorm.dispatch(pass, layer.mlpNorm, rows);

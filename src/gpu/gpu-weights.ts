@@ -1,6 +1,6 @@
 // GPT-2's weights on the GPU: one storage buffer per parsed slot, filled piece by piece as the
 // parser streams the file, so the whole file never sits in memory.
-import { WeightKind, type WeightSink, type WeightSlot } from '../model/weight-layout.ts';
+import { WeightKind, type MatrixDtype, type WeightSink, type WeightSlot } from '../model/weight-layout.ts';
 
 /** A model needs more GPU memory per buffer than this device allows. */
 export class GpuLimitError extends Error {
@@ -42,6 +42,13 @@ export class GpuWeights implements WeightSink {
     const slot = this.slots[index];
     if (!slot || slot.kind !== kind || slot.layer !== layer) throw new Error(`no weight of kind ${kind} for layer ${layer}`);
     return this.buffers[index];
+  }
+
+  /** How the matrices are stored (every rank-2 tensor shares one dtype). */
+  get matrixDtype(): MatrixDtype {
+    const tokenEmbedding = this.slots[WeightKind.tokenEmbedding];
+    if (!tokenEmbedding) throw new Error('no weights are allocated yet');
+    return tokenEmbedding.dtype;
   }
 
   get byteLength(): number {

@@ -1,25 +1,58 @@
-// Compiles GPT-2's WGSL kernels for one model shape. Sizes are WGSL override constants, so each
-// pipeline is specialised to its shape; the per-pass row count and position come from a small
-// uniform (`Step`) so bind groups can be made once and reused for every token.
+// Compiles GPT-2's WGSL kernels for one model shape, matrix dtype and device. Sizes are WGSL
+// override constants, so each pipeline is specialised to its shape; the per-pass row count and
+// position come from a small uniform (`Step`) so bind groups can be made once and reused for
+// every token. Kernels that read weight matrices are written once against `MatrixWord` and its
+// helpers, and the f32 or packed-f16 definition of those (matrix-*.wgsl) is added to their source.
+// Where one design cannot suit both, a kernel comes in a variant for GPUs and one for software
+// adapters, which run invocations as the SIMD lanes of a CPU (see KernelTuning).
+import matrixF32Source from './kernels/matrix-f32.wgsl?raw';
+import matrixF16Source from './kernels/matrix-f16.wgsl?raw';
 import embeddingSource from './kernels/embedding.wgsl?raw';
 import layerNormSource from './kernels/layernorm.wgsl?raw';
+import layerNormSubgroupsSource from './kernels/layernorm-subgroups.wgsl?raw';
 import linearCommonSource from './kernels/linear-common.wgsl?raw';
 import linearTiledSource from './kernels/linear-tiled.wgsl?raw';
+import linearTiledRegistersSource from './kernels/linear-tiled-registers.wgsl?raw';
 import linearMatvecSource from './kernels/linear-matvec.wgsl?raw';
+import linearMatvecSubgroupsSource from './kernels/linear-matvec-subgroups.wgsl?raw';
 import kvCacheWriteSource from './kernels/kv-cache-write.wgsl?raw';
-import attentionSource from './kernels/attention.wgsl?raw';
+import attentionScoresSource from './kernels/attention-scores.wgsl?raw';
+import attentionSoftmaxSource from './kernels/attention-softmax.wgsl?raw';
+import attentionOutputSource from './kernels/attention-output.wgsl?raw';
 import argmaxSource from './kernels/argmax.wgsl?raw';
+import readBandwidthSource from './kernels/read-bandwidth.wgsl?raw';
 import type { Gpt2Config } from '../model/config.ts';
+import type { MatrixDtype } from '../model/weight-layout.ts';
 
 /** Byte size of the `Step` uniform every kernel reads: rows, pos0 (u32 each), padded to 16. */
 export const STEP_UNIFORM_SIZE = 16;
 
 const MAX_WORKGROUPS_PER_DIMENSION = 65535;
 
-/** Up to this many rows the matrix-vector kernel (one weight row per thread, re-read from cache
- *  for each input row) beats the tiled kernel, whose barriers cost a software adapter dearly:
- *  measured on SwiftShader, the 16-row LM head took ~1.8 s tiled. */
-const MATVEC_MAX_ROWS = 16;
+/** Which kernel variants suit a device. */
+export interface KernelTuning {
+  /** The device has subgroup operations (the 'subgroups' feature was granted). */
+  subgroups: boolean;
+  /** The smallest subgroup the device may use (adapter info; 4 on SwiftShader, 32 on NVIDIA). */
+  subgroupMinSize: number;
+  /**
+   * A software adapter (SwiftShader): invocations run as the SIMD lanes of CPU threads, a barrier
+   * switches between all of a workgroup's invocations, and workgroup memory is ordinary memory.
+   * Kernels for it avoid barriers and workgroup memory and give each invocation more work.
+   */
+  softwareAdapter: boolean;
+}
+
+/** What the device says about itself; tests pass their own tuning to try every variant. */
+export function deviceTuning(device: GPUDevice): KernelTuning {
+  // Browsers that predate these fields: assume a GPU, with GPU-sized subgroups (correct anywhere).
+  const info = device.adapterInfo as Partial<GPUAdapterInfo> | undefined;
+  return {
+    subgroups: device.features.has('subgroups'),
+    subgroupMinSize: info?.subgroupMinSize ?? 32,
+    softwareAdapter: info?.isFallbackAdapter ?? false,
+  };
+}
 
 /** Spreads `count` workgroups over x and y; kernels rebuild the flat index as x + y * groups.x. */
 export function workgroupGrid(count: number): [number, number] {
@@ -29,15 +62,20 @@ export function workgroupGrid(count: number): [number, number] {
 
 type Constants = Record<string, number>;
 
+const matrixSource: Record<MatrixDtype, string> = { f32: matrixF32Source, f16: matrixF16Source };
+
 function computePipeline(device: GPUDevice, label: string, code: string, constants: Constants,
   layout: GPUPipelineLayout | 'auto' = 'auto'): GPUComputePipeline {
   const module = device.createShaderModule({ label, code });
   return device.createComputePipeline({ label, layout, compute: { module, entryPoint: 'main', constants } });
 }
 
-/** A kernel whose bindings are buffers in binding order. */
+/** Workgroups (x, y) a kernel needs for a pass over `rows` rows (tokens) from position `pos0`. */
+type Grid = (rows: number, pos0: number) => [number, number];
+
+/** A kernel whose bindings are buffers in binding order, and which knows its own dispatch size. */
 export class Kernel {
-  constructor(readonly pipeline: GPUComputePipeline) {}
+  constructor(readonly pipeline: GPUComputePipeline, private readonly grid: Grid) {}
 
   bind(device: GPUDevice, buffers: GPUBuffer[]): GPUBindGroup {
     return device.createBindGroup({
@@ -46,10 +84,10 @@ export class Kernel {
     });
   }
 
-  dispatch(pass: GPUComputePassEncoder, bindGroup: GPUBindGroup, x: number, y = 1): void {
+  dispatch(pass: GPUComputePassEncoder, bindGroup: GPUBindGroup, rows: number, pos0 = 0): void {
     pass.setPipeline(this.pipeline);
     pass.setBindGroup(0, bindGroup);
-    pass.dispatchWorkgroups(x, y);
+    pass.dispatchWorkgroups(...this.grid(rows, pos0));
   }
 }
 
@@ -63,15 +101,32 @@ export interface LinearShape {
   hasBias: boolean;
 }
 
-/** y = x·Wᵀ + b with a fused epilogue: a tiled kernel for many rows, matrix-vector for a few.
- *  Both share one bind group layout, so one bind group serves prompt processing and decoding. */
+/** The fewest subgroups a 64-invocation workgroup holds: kernels that hand each subgroup a block
+ *  of work (a row, 4 outputs) give a workgroup this many blocks, which its subgroups take in turn. */
+const subgroupsPerWorkgroup = (tuning: KernelTuning) => Math.max(1, 64 / tuning.subgroupMinSize);
+
+/** A pipeline and the workgroups it needs for a pass over some rows. */
+interface LinearVariant {
+  pipeline: GPUComputePipeline;
+  grid: (rows: number) => [number, number];
+}
+
+/**
+ * y = x·Wᵀ + b with a fused epilogue: matrix-vector products for a few rows (decoding), a tiled
+ * matrix multiply for many (prompt processing), each in the variant that suits the device. Both
+ * share one bind group layout, so one bind group serves prompt processing and decoding.
+ */
 export class LinearKernel {
   private readonly layout: GPUBindGroupLayout;
-  private readonly tiled: GPUComputePipeline;
-  private readonly matvec: GPUComputePipeline;
+  private readonly tiled: LinearVariant;
+  private readonly matvec: LinearVariant;
+  /** Up to this many rows, matrix-vector products (weights re-read per row) beat the tiled kernel. */
+  private readonly matvecMaxRows: number;
 
-  constructor(device: GPUDevice, label: string, readonly shape: LinearShape) {
-    if (shape.inFeatures % 4 !== 0) throw new RangeError(`${label}: in features (${shape.inFeatures}) must be a multiple of 4`);
+  constructor(device: GPUDevice, label: string, readonly shape: LinearShape, matrixDtype: MatrixDtype,
+    tuning: KernelTuning = deviceTuning(device)) {
+    const { inFeatures: K, outFeatures: N } = shape;
+    if (K % 8 !== 0) throw new RangeError(`${label}: in features (${K}) must be a multiple of 8`);
     const storage = (type: GPUBufferBindingType) => ({ visibility: GPUShaderStage.COMPUTE, buffer: { type } });
     this.layout = device.createBindGroupLayout({
       label,
@@ -84,14 +139,29 @@ export class LinearKernel {
       ],
     });
     const pipelineLayout = device.createPipelineLayout({ bindGroupLayouts: [this.layout] });
-    const constants = {
-      K: shape.inFeatures,
-      N: shape.outFeatures,
-      EPILOGUE: shape.epilogue,
-      HAS_BIAS: shape.hasBias ? 1 : 0,
-    };
-    this.tiled = computePipeline(device, `${label} (tiled)`, linearCommonSource + linearTiledSource, constants, pipelineLayout);
-    this.matvec = computePipeline(device, `${label} (matvec)`, linearCommonSource + linearMatvecSource, constants, pipelineLayout);
+    const constants = { K, N, EPILOGUE: shape.epilogue, HAS_BIAS: shape.hasBias ? 1 : 0 };
+    const pipeline = (name: string, source: string, extra: Constants = {}) => computePipeline(device,
+      `${label} (${name}, ${matrixDtype})`, [source, linearCommonSource, matrixSource[matrixDtype]].join('\n'),
+      { ...constants, ...extra }, pipelineLayout);
+
+    if (tuning.softwareAdapter && tuning.subgroups) {
+      this.tiled = { pipeline: pipeline('tiled in registers', linearTiledRegistersSource),
+        grid: (rows) => [Math.ceil(N / 512), Math.ceil(rows / 8)] };
+    } else { // GPUs, and (slowly) a software adapter without subgroups
+      this.tiled = { pipeline: pipeline('tiled', linearTiledSource), grid: (rows) => [Math.ceil(N / 64), Math.ceil(rows / 64)] };
+    }
+    if (tuning.subgroups && !tuning.softwareAdapter) {
+      const blocks = subgroupsPerWorkgroup(tuning);
+      this.matvec = { pipeline: pipeline('matvec, subgroups', linearMatvecSubgroupsSource, { BLOCKS_PER_WORKGROUP: blocks }),
+        grid: () => workgroupGrid(Math.ceil(N / 4 / blocks)) };
+    } else {
+      const workgroupSize = tuning.softwareAdapter ? 16 : 64;
+      this.matvec = { pipeline: pipeline('matvec', linearMatvecSource, { WORKGROUP_SIZE: workgroupSize }),
+        grid: () => workgroupGrid(Math.ceil(N / 4 / workgroupSize)) };
+    }
+    // On a software adapter the register-tiled kernel, which reads each weight once per 8 rows,
+    // wins from 2 rows on; on GPUs the workgroup-memory kernel wastes most of a 64-row tile on few rows.
+    this.matvecMaxRows = tuning.softwareAdapter && tuning.subgroups ? 1 : 16;
   }
 
   /** `bias` is bound but unread when the shape has no bias (the tied LM head). */
@@ -103,50 +173,91 @@ export class LinearKernel {
   }
 
   dispatch(pass: GPUComputePassEncoder, bindGroup: GPUBindGroup, rows: number): void {
+    const variant = rows <= this.matvecMaxRows ? this.matvec : this.tiled;
     pass.setBindGroup(0, bindGroup);
-    if (rows <= MATVEC_MAX_ROWS) {
-      pass.setPipeline(this.matvec);
-      pass.dispatchWorkgroups(...workgroupGrid(Math.ceil(this.shape.outFeatures / 64)));
-    } else {
-      pass.setPipeline(this.tiled);
-      pass.dispatchWorkgroups(Math.ceil(this.shape.outFeatures / 64), Math.ceil(rows / 64));
-    }
+    pass.setPipeline(variant.pipeline);
+    pass.dispatchWorkgroups(...variant.grid(rows));
   }
 }
 
 /** Why the kernels cannot run a model of this shape, or null if they can. */
 export function unsupportedShapeReason(config: Gpt2Config): string | null {
-  // The matrix-vector kernels read rows as vec4<f32>; every GPT-2 size has n_embd a multiple of 64.
-  if (config.nEmbd % 4 !== 0) return `n_embd is ${config.nEmbd}; the WebGPU kernels need a multiple of 4`;
+  // Matrix rows are read 8 elements at a time, attention heads 16; every GPT-2 size has n_embd a
+  // multiple of 64 and heads of 64.
+  if (config.nEmbd % 8 !== 0) return `n_embd is ${config.nEmbd}; the WebGPU kernels need a multiple of 8`;
+  const headSize = config.nEmbd / config.nHead;
+  if (headSize % 16 !== 0) return `the head size is ${headSize}; the WebGPU kernels need a multiple of 16`;
   return null;
 }
 
-/** Every pipeline one GPT-2 shape needs. */
+function kernel(device: GPUDevice, label: string, code: string, constants: Constants, grid: Grid): Kernel {
+  return new Kernel(computePipeline(device, label, code, constants), grid);
+}
+
+/** 64-thread workgroups, one thread per `perThread` of the rows × `width` outputs. */
+const elementGrid = (width: number, perThread = 1): Grid => (rows) => workgroupGrid(Math.ceil((rows * width) / perThread / 64));
+const workgroupPerRow: Grid = (rows) => [rows, 1];
+
+// One factory per kernel, so a test compiles only the pipeline it checks.
+export const embeddingKernel = (device: GPUDevice, C: number, matrixDtype: MatrixDtype) =>
+  kernel(device, `embedding (${matrixDtype})`, matrixSource[matrixDtype] + embeddingSource, { C }, elementGrid(C, 8));
+export function layerNormKernel(device: GPUDevice, C: number, tuning = deviceTuning(device)): Kernel {
+  if (!tuning.subgroups) return kernel(device, 'layernorm', layerNormSource, { C }, workgroupPerRow);
+  const rows = subgroupsPerWorkgroup(tuning);
+  return kernel(device, 'layernorm (subgroups)', layerNormSubgroupsSource, { C, ROWS_PER_WORKGROUP: rows },
+    (count) => workgroupGrid(Math.ceil(count / rows)));
+}
+export const kvCacheWriteKernel = (device: GPUDevice, C: number) => kernel(device, 'kv-cache-write', kvCacheWriteSource, { C }, elementGrid(C));
+
+type AttentionShape = Pick<Gpt2Config, 'nEmbd' | 'nHead' | 'nCtx'>;
+/** Causal attention over the KV cache in three steps, through a (rows, heads, nCtx) scores buffer. */
+export interface AttentionKernels {
+  scores: Kernel;
+  softmax: Kernel;
+  output: Kernel;
+}
+export function attentionKernels(device: GPUDevice, { nEmbd: C, nHead: H, nCtx }: AttentionShape): AttentionKernels {
+  return {
+    scores: kernel(device, 'attention scores', attentionScoresSource, { C, H, N_CTX: nCtx },
+      (rows, pos0) => [Math.ceil((pos0 + rows) / 4 / 64), rows * H]),
+    softmax: kernel(device, 'attention softmax', attentionSoftmaxSource, { H, N_CTX: nCtx }, elementGrid(H)),
+    output: kernel(device, 'attention output', attentionOutputSource, { C, H, N_CTX: nCtx }, elementGrid(C, 16)),
+  };
+}
+/** Floats of the scores buffer the attention kernels need. */
+export const attentionScoresLength = ({ nHead, nCtx }: AttentionShape) => nCtx * nHead * nCtx;
+
+export const argmaxKernel = (device: GPUDevice, vocabSize: number) =>
+  kernel(device, 'argmax', argmaxSource, { VOCAB: vocabSize }, workgroupPerRow);
+/** Not part of the model: the benchmark's measure of the device's read bandwidth. Its "rows" are
+ *  the workgroups to spread the read over. */
+export const readBandwidthKernel = (device: GPUDevice) => kernel(device, 'read-bandwidth', readBandwidthSource, {}, workgroupGrid);
+
+/** Every pipeline one GPT-2 shape needs, for weight matrices stored as `matrixDtype`. */
 export class Gpt2Kernels {
   readonly embedding: Kernel;
   readonly layerNorm: Kernel;
   readonly qkv: LinearKernel;
   readonly kvCacheWrite: Kernel;
-  readonly attention: Kernel;
+  readonly attention: AttentionKernels;
   readonly attnProj: LinearKernel;
   readonly mlpUp: LinearKernel;
   readonly mlpDown: LinearKernel;
   readonly lmHead: LinearKernel;
   readonly argmax: Kernel;
 
-  constructor(device: GPUDevice, config: Gpt2Config) {
+  constructor(device: GPUDevice, config: Gpt2Config, readonly matrixDtype: MatrixDtype, tuning = deviceTuning(device)) {
     const C = config.nEmbd;
-    const kernel = (label: string, code: string, constants: Constants) =>
-      new Kernel(computePipeline(device, label, code, constants));
-    this.embedding = kernel('embedding', embeddingSource, { C });
-    this.layerNorm = kernel('layernorm', layerNormSource, { C });
-    this.qkv = new LinearKernel(device, 'qkv', { inFeatures: C, outFeatures: 3 * C, epilogue: Epilogue.none, hasBias: true });
-    this.kvCacheWrite = kernel('kv-cache-write', kvCacheWriteSource, { C });
-    this.attention = kernel('attention', attentionSource, { C, H: config.nHead, N_CTX: config.nCtx });
-    this.attnProj = new LinearKernel(device, 'attn-proj', { inFeatures: C, outFeatures: C, epilogue: Epilogue.residualAdd, hasBias: true });
-    this.mlpUp = new LinearKernel(device, 'mlp-up', { inFeatures: C, outFeatures: 4 * C, epilogue: Epilogue.gelu, hasBias: true });
-    this.mlpDown = new LinearKernel(device, 'mlp-down', { inFeatures: 4 * C, outFeatures: C, epilogue: Epilogue.residualAdd, hasBias: true });
-    this.lmHead = new LinearKernel(device, 'lm-head', { inFeatures: C, outFeatures: config.vocabSize, epilogue: Epilogue.none, hasBias: false });
-    this.argmax = kernel('argmax', argmaxSource, { VOCAB: config.vocabSize });
+    const linear = (label: string, shape: LinearShape) => new LinearKernel(device, label, shape, matrixDtype, tuning);
+    this.embedding = embeddingKernel(device, C, matrixDtype);
+    this.layerNorm = layerNormKernel(device, C, tuning);
+    this.qkv = linear('qkv', { inFeatures: C, outFeatures: 3 * C, epilogue: Epilogue.none, hasBias: true });
+    this.kvCacheWrite = kvCacheWriteKernel(device, C);
+    this.attention = attentionKernels(device, config);
+    this.attnProj = linear('attn-proj', { inFeatures: C, outFeatures: C, epilogue: Epilogue.residualAdd, hasBias: true });
+    this.mlpUp = linear('mlp-up', { inFeatures: C, outFeatures: 4 * C, epilogue: Epilogue.gelu, hasBias: true });
+    this.mlpDown = linear('mlp-down', { inFeatures: 4 * C, outFeatures: C, epilogue: Epilogue.residualAdd, hasBias: true });
+    this.lmHead = linear('lm-head', { inFeatures: C, outFeatures: config.vocabSize, epilogue: Epilogue.none, hasBias: false });
+    this.argmax = argmaxKernel(device, config.vocabSize);
   }
 }

@@ -51,7 +51,8 @@ export interface StorageInfo {
 }
 
 export interface LoadOptions {
-  /** Matrix storage on the GPU; f16 halves memory and bandwidth. Default f32. */
+  /** Matrix storage on the GPU; f16 halves memory and bandwidth. Left out, the engine chooses
+   *  (f16) and reports its choice in ModelInfo.weightsDtype. */
   weightsDtype?: MatrixDtype;
 }
 
@@ -150,6 +151,8 @@ export interface EngineApi {
   storageInfo(): Promise<StorageInfo>;
   /** The loaded model (null if none) and the last generation's speeds. */
   stats(): Promise<EngineStats>;
+  /** Destroys the GPU device as a driver reset would; the engine recovers. For tests. */
+  simulateDeviceLoss(): Promise<void>;
 }
 
 export interface EngineStats {

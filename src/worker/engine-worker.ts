@@ -19,6 +19,7 @@ const api: EngineApi = {
   deleteCachedModel: (id) => engine.deleteCachedModel(id),
   storageInfo: () => engine.storageInfo(),
   stats: async () => engine.stats(),
+  simulateDeviceLoss: () => engine.simulateDeviceLoss(),
 };
 
 expose(api);

@@ -6,6 +6,7 @@ import { Gpt2Gpu } from '../gpu/gpt2-gpu.ts';
 import { unsupportedShapeReason } from '../gpu/kernels.ts';
 import { GpuWeights } from '../gpu/gpu-weights.ts';
 import { parameterCount } from '../model/config.ts';
+import type { MatrixDtype } from '../model/weight-layout.ts';
 import type {
   CachedModel, DownloadProgress, DownloadRequest, EngineStats, GenerationEvent, GenerationResult, GenerationSettings,
   LoadOptions, LoadProgress, LogitsOptions, LogitsResult, ModelInfo, ModelSource, StorageInfo,
@@ -24,6 +25,11 @@ interface LoadedModel {
   info: ModelInfo;
 }
 
+/** Matrices are stored as f16 unless the caller asks for f32: decoding reads every weight once
+ *  per token, so half the bytes is close to half the time, and on every device (f16 storage needs
+ *  no shader-f16). Logits stay within ~2e-2 of f32 on the test fixtures. */
+const DEFAULT_WEIGHTS_DTYPE: MatrixDtype = 'f16';
+
 function argmaxOf(values: Float32Array): number {
   let best = 0;
   for (let i = 1; i < values.length; i++) if (values[i] > values[best]) best = i;
@@ -39,6 +45,12 @@ export class Engine {
   private abortRequested = false;
   private download?: { id: string; controller: AbortController };
   private lastGeneration: GenerationResult | null = null;
+  /** What was loaded last, to load it again on a new device if the GPU is lost. */
+  private lastLoad?: { source: ModelSource; options: LoadOptions };
+  /** While the model is being reloaded after the GPU was lost. */
+  private recovery?: Promise<void>;
+  /** Why the GPU was lost, until a generation has reported it. */
+  private deviceLostMessage?: string;
 
   private modelStore(): Promise<ModelStore> {
     this.store ??= ModelStore.open();
@@ -46,13 +58,52 @@ export class Engine {
   }
 
   private gpuContext(): Promise<GpuContext> {
-    this.gpu ??= createGpuContext();
+    this.gpu ??= createGpuContext().then(
+      (context) => {
+        void context.lost.then((info) => this.onDeviceLost(info));
+        return context;
+      },
+      (error: unknown) => {
+        this.gpu = undefined; // try again next time: the user may have changed a browser setting
+        throw error;
+      },
+    );
     return this.gpu;
+  }
+
+  /**
+   * A driver reset, a GPU unplugged, or the browser reclaiming the device: everything on it is
+   * gone. (The engine never destroys its own device, so any loss is one of these.) The next
+   * device is made on demand; the model that was loaded is loaded again on it right away.
+   */
+  private onDeviceLost(info: GPUDeviceLostInfo): void {
+    this.gpu = undefined;
+    this.deviceLostMessage = info.message || `the GPU device was lost (${info.reason})`;
+    const reload = this.model && this.lastLoad;
+    this.model = undefined;
+    if (reload) {
+      this.recovery = this.load(reload.source, reload.options).then(
+        () => undefined,
+        () => undefined, // the next generate says "no model is loaded"; the load error was the user's to see
+      ).finally(() => (this.recovery = undefined));
+    }
+  }
+
+  /** Whether the GPU was lost: a failed GPU call can reach us a moment before `device.lost` does. */
+  private async deviceWasLost(): Promise<boolean> {
+    const context = await this.gpu?.catch(() => undefined);
+    if (context) await Promise.race([context.lost, new Promise((resolve) => setTimeout(resolve, 1000))]);
+    return this.deviceLostMessage !== undefined;
+  }
+
+  /** Loses the GPU device as a driver reset would, so tests can check the recovery. */
+  async simulateDeviceLoss(): Promise<void> {
+    (await this.gpu)?.device.destroy();
   }
 
   async load(source: ModelSource, options: LoadOptions, onProgress?: (progress: LoadProgress) => void): Promise<ModelInfo> {
     const started = performance.now();
-    const weightsDtype = options.weightsDtype ?? 'f32';
+    const weightsDtype = options.weightsDtype ?? DEFAULT_WEIGHTS_DTYPE;
     const gpu = await this.gpuContext();
     this.parserModule ??= WebAssembly.compileStreaming(fetch(parserWasmUrl));
     const parser = await WeightsParser.create(await this.parserModule);
@@ -88,6 +139,7 @@ export class Engine {
         loadMs: performance.now() - started,
       };
       this.model = { gpt2, weights, info };
+      this.lastLoad = { source, options };
       return info;
     } catch (error) {
       weights.destroy();
@@ -129,10 +181,12 @@ export class Engine {
   }
 
   async generate(prompt: string, settings: GenerationSettings, onEvent: (event: GenerationEvent) => void): Promise<GenerationResult> {
+    await this.recovery;
     const { gpt2 } = this.loaded();
     if (this.generating) throw new Error('a reply is already being generated: stop it first');
     this.generating = true;
     this.abortRequested = false;
+    this.deviceLostMessage = undefined;
     try {
       this.lastGeneration = await generate({
         model: gpt2,
@@ -142,6 +196,11 @@ export class Engine {
         aborted: () => this.abortRequested,
       });
       return this.lastGeneration;
+    } catch (error) {
+      if (!(await this.deviceWasLost())) throw error;
+      await this.recovery;
+      const recovered = this.model ? 'the model was loaded again on a new device: press Regenerate to try again' : 'load the model again';
+      throw new Error(`the GPU stopped working during this reply (${this.deviceLostMessage}); ${recovered}`, { cause: error });
     } finally {
       this.generating = false;
     }

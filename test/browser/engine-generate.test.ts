@@ -89,6 +89,20 @@ describe('the engine worker API', () => {
     expect(promptTokens + result.tokens.length).toBeGreaterThan(128);
   });
 
+  it('recovers from a lost GPU device mid-reply: says so, reloads the model, and generates again', async () => {
+    const expected = (await generateWithEvents(engine, prompt, greedy)).result.tokens;
+    let lost = false;
+    const failed = generateWithEvents(engine, prompt, { ...greedy, maxNewTokens: 60 }, (event) => {
+      if (event.type === 'token' && !lost) {
+        lost = true;
+        void engine.api.simulateDeviceLoss();
+      }
+    });
+    await expect(failed).rejects.toThrow(/GPU stopped working during this reply.*loaded again on a new device/);
+    const { result } = await generateWithEvents(engine, prompt, greedy);
+    expect(result.tokens).toEqual(expected);
+  });
+
   it('rejects bad settings with a message and keeps working', async () => {
     await expect(engine.generate(prompt, { ...greedy, topP: 0 }, () => {})).rejects.toThrow(/top-p must be above 0/);
     const { result } = await generateWithEvents(engine, prompt, { ...greedy, maxNewTokens: 2 });

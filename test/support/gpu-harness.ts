@@ -1,6 +1,8 @@
 // Helpers for running single kernels in browser tests: upload arrays, run one pass, read back.
+import { float16BitsToFloat32, float32ToFloat16Bits } from '../../scripts/model-files.ts';
 import { createGpuContext } from '../../src/gpu/device.ts';
 import { STEP_UNIFORM_SIZE } from '../../src/gpu/kernels.ts';
+import type { MatrixDtype } from '../../src/model/weight-layout.ts';
 
 let devicePromise: Promise<GPUDevice> | undefined;
 
@@ -55,6 +57,23 @@ async function readBytes(device: GPUDevice, buffer: GPUBuffer, bytes: number): P
   const copy = staging.getMappedRange().slice(0);
   staging.destroy();
   return copy;
+}
+
+/**
+ * A weight matrix as the parser lays it out for `dtype` (f32, or f16 packed two per u32 with the
+ * even element in the low half), and the values the GPU will read from it, for the CPU reference.
+ */
+export function matrixData(values: Float32Array<ArrayBuffer>, dtype: MatrixDtype):
+  { data: Float32Array<ArrayBuffer> | Uint32Array<ArrayBuffer>; values: Float32Array<ArrayBuffer> } {
+  if (dtype === 'f32') return { data: values, values };
+  const packed = new Uint32Array(Math.ceil(values.length / 2));
+  const rounded = new Float32Array(values.length);
+  for (let i = 0; i < values.length; i++) {
+    const bits = float32ToFloat16Bits(values[i]);
+    rounded[i] = float16BitsToFloat32(bits);
+    packed[i >> 1] |= bits << ((i & 1) * 16);
+  }
+  return { data: packed, values: rounded };
 }
 
 /** Deterministic values in [-scale, scale): every kernel test feeds negative inputs. */

@@ -1,12 +1,12 @@
 // argmax.wgsl: the largest logit per row, ties to the lowest index, all-negative rows, odd vocab.
 import { expect, it } from 'vitest';
-import { Gpt2Kernels } from '../kernels.ts';
+import { argmaxKernel } from '../kernels.ts';
 import { readUints, runPass, signedRandom, stepBuffer, storageBuffer, testDevice } from '../../../test/support/gpu-harness.ts';
 
 it('finds the first maximum of every row', async () => {
   const device = await testDevice();
   const vocab = 50257;
-  const kernels = new Gpt2Kernels(device, { vocabSize: vocab, nCtx: 8, nEmbd: 4, nLayer: 1, nHead: 1 });
+  const argmax = argmaxKernel(device, vocab);
   const rows = 4;
   const logits = signedRandom(rows * vocab, 9, 10);
   logits[0 * vocab + 50256] = 11; // the very last entry
@@ -16,7 +16,7 @@ it('finds the first maximum of every row', async () => {
   logits[3 * vocab + 31337] = 10.5;
   const expected = [50256, 7, 0, 31337];
   const result = storageBuffer(device, new Uint32Array(rows));
-  const bindGroup = kernels.argmax.bind(device, [stepBuffer(device, rows), storageBuffer(device, logits), result]);
-  await runPass(device, (pass) => kernels.argmax.dispatch(pass, bindGroup, rows));
+  const bindGroup = argmax.bind(device, [stepBuffer(device, rows), storageBuffer(device, logits), result]);
+  await runPass(device, (pass) => argmax.dispatch(pass, bindGroup, rows));
   expect(Array.from(await readUints(device, result, rows))).toEqual(expected);
 });

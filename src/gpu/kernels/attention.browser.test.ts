@@ -1,7 +1,8 @@
-// kv-cache-write.wgsl then attention.wgsl against a float64 causal attention, both for a prompt
-// (many queries at once) and for a single query at a late position of a nearly full cache.
+// kv-cache-write.wgsl then attention-scores, -softmax and -output.wgsl against a float64 causal
+// attention, both for a prompt (many queries at once) and for a single query at a late position
+// of a nearly full cache.
 import { describe, expect, it } from 'vitest';
-import { Gpt2Kernels, workgroupGrid } from '../kernels.ts';
+import { attentionKernels, attentionScoresLength, kvCacheWriteKernel } from '../kernels.ts';
 import { maxAbsDifference, readFloats, runPass, signedRandom, stepBuffer, storageBuffer, testDevice } from '../../../test/support/gpu-harness.ts';
 
 /** Reference: out[t, head] for queries at positions pos0.., over keys/values at positions 0..pos. */
@@ -33,7 +34,8 @@ function referenceAttention(q: Float32Array, keys: Float32Array, values: Float32
 async function runAttention(config: { nEmbd: number; nHead: number; nCtx: number }, rows: number, pos0: number) {
   const device = await testDevice();
   const C = config.nEmbd;
-  const kernels = new Gpt2Kernels(device, { vocabSize: 5, nLayer: 1, ...config });
+  const kvCacheWrite = kvCacheWriteKernel(device, C);
+  const attention = attentionKernels(device, config);
   // Positions before pos0 are already cached; this pass brings Q|K|V for rows more.
   const cachedKeys = signedRandom(config.nCtx * C, 1, 2);
   const cachedValues = signedRandom(config.nCtx * C, 2, 2);
@@ -51,11 +53,17 @@ async function runAttention(config: { nEmbd: number; nHead: number; nCtx: number
   const kCache = storageBuffer(device, cachedKeys);
   const vCache = storageBuffer(device, cachedValues);
   const out = storageBuffer(device, new Float32Array(rows * C));
-  const write = kernels.kvCacheWrite.bind(device, [step, qkvBuffer, kCache, vCache]);
-  const attend = kernels.attention.bind(device, [step, qkvBuffer, kCache, vCache, out]);
+  // Stale values where the kernels must not look: past each query's position.
+  const scores = storageBuffer(device, new Float32Array(attentionScoresLength(config)).fill(1e30));
+  const write = kvCacheWrite.bind(device, [step, qkvBuffer, kCache, vCache]);
+  const score = attention.scores.bind(device, [step, qkvBuffer, kCache, scores]);
+  const softmax = attention.softmax.bind(device, [step, scores]);
+  const output = attention.output.bind(device, [step, scores, vCache, out]);
   await runPass(device, (pass) => {
-    kernels.kvCacheWrite.dispatch(pass, write, ...workgroupGrid(Math.ceil((rows * C) / 64)));
-    kernels.attention.dispatch(pass, attend, rows, config.nHead);
+    kvCacheWrite.dispatch(pass, write, rows);
+    attention.scores.dispatch(pass, score, rows, pos0);
+    attention.softmax.dispatch(pass, softmax, rows);
+    attention.output.dispatch(pass, output, rows);
   });
   expect(await readFloats(device, kCache, config.nCtx * C)).toEqual(keys);
   expect(await readFloats(device, vCache, config.nCtx * C)).toEqual(values);
@@ -72,7 +80,10 @@ describe('attention over the KV cache', () => {
   it('decode: one query at the last position of a 1024 context, head size 64', async () => {
     expect(await runAttention({ nEmbd: 128, nHead: 2, nCtx: 1024 }, 1, 1023)).toBeLessThan(1e-5);
   });
-  it('head size 80 (more than the workgroup), 2 queries', async () => {
+  it('a 300-token prompt: more positions than one workgroup of the scores kernel covers', async () => {
+    expect(await runAttention({ nEmbd: 64, nHead: 4, nCtx: 320 }, 300, 0)).toBeLessThan(1e-5);
+  });
+  it('head size 80, 2 queries', async () => {
     expect(await runAttention({ nEmbd: 160, nHead: 2, nCtx: 32 }, 2, 10)).toBeLessThan(1e-5);
   });
 });

@@ -1,5 +1,7 @@
-// Shared by linear-tiled.wgsl and linear-matvec.wgsl: the bindings and the fused epilogue of a
-// GPT-2 linear layer (HF Conv1D, with the weight transposed to [N, K] by the parser):
+// Shared by the linear kernels (linear-matvec*.wgsl, linear-tiled*.wgsl): the bindings and the
+// fused epilogue of a GPT-2 linear layer (HF Conv1D, with the weight transposed to [N, K] by the
+// parser). Each kernel's source is followed by this file and by the matrix storage type
+// (matrix-f32.wgsl or matrix-f16.wgsl); WGSL declarations may come in any order.
 //
 //   y[r, n] = sum_k input[r, k] * weight[n, k] + bias[n]
 //   EPILOGUE 0: out[r, n] = y            (Q|K|V, LM head)
@@ -7,9 +9,10 @@
 //   EPILOGUE 2: out[r, n] += y           (projections back into the residual stream)
 //
 // step:   rows (R)
-// input:  (R, K)    weight: (N, K)    bias: (N), unread when HAS_BIAS is false (tied LM head)
+// input:  (R, K) f32, read 4 at a time    weight: (N, K) as MatrixWords, K / 8 of them per row
+// bias:   (N), unread when HAS_BIAS is false (tied LM head)
 // out:    (R, N)
-// Each kernel declares `input` (binding 1) and `weight` (binding 2) itself, as f32 or vec4<f32>.
+// K is a multiple of 8.
 
 struct Step { rows: u32, pos0: u32 }
 
@@ -17,10 +20,30 @@ override K: u32;
 override N: u32;
 override EPILOGUE: u32 = 0u;
 override HAS_BIAS: bool = true;
+override WORDS_PER_ROW: u32 = K / 8u;
 
 @group(0) @binding(0) var<uniform> step: Step;
+@group(0) @binding(1) var<storage, read> input: array<vec4<f32>>;
+@group(0) @binding(2) var<storage, read> weight: array<MatrixWord>;
 @group(0) @binding(3) var<storage, read> bias: array<f32>;
 @group(0) @binding(4) var<storage, read_write> out: array<f32>;
+
+/** input[row, 8·word .. 8·word + 8), split to dot with a MatrixWord. */
+fn inputWord(row: u32, word: u32) -> Split8 {
+  let i = (row * WORDS_PER_ROW + word) * 2u;
+  return splitInput(input[i], input[i + 1u]);
+}
+
+/** Per-lane products of an input word and a weight word; the four lanes' total, times
+ *  DOT_SCALE, is their dot product. */
+fn wordProducts(x: Split8, w: MatrixWord) -> vec4<f32> {
+  let split = splitMatrixWord(w);
+  return x.even * split.even + x.odd * split.odd;
+}
+
+fn total(v: vec4<f32>) -> f32 {
+  return v.x + v.y + v.z + v.w;
+}
 
 // gelu_new, the tanh form GPT-2 was trained with. The cube is written out because pow(x, 3.0) is
 // undefined for x < 0 in WGSL. The tanh argument is clamped because some drivers evaluate tanh as

@@ -1,0 +1,111 @@
+// npm run bench [-- --model 124M|355M|774M|1.5B] [--dtype f16|f32] [--decode-tokens N] [--json]
+// Times the app's own engine in headless Chromium with WebGPU on a GPT-2 of the real shape with
+// seeded random weights (made on first use and kept in .cache/bench/), and prints a table, or
+// with --json one line of JSON. What is timed: loading the model saved in the browser's storage
+// up to the first token; processing a 128-token prompt; decoding at contexts 128 and 512; the
+// device's own read bandwidth (a reduction over a large buffer), and from those the fraction of it
+// that decoding achieves on the weights; and each kernel on its own. Set CHROMIUM_GPU=vulkan to
+// use a real GPU (see scripts/chromium.ts). On failure it prints "error: <what is wrong>".
+import { join } from 'node:path';
+import { parseArgs } from 'node:util';
+import type { BenchOutcome, BenchRequest, BenchResult } from '../src/headless/bench-page.ts';
+import { MODEL_URL_PREFIX, openHeadlessSession } from './headless-session.ts';
+import { MODEL_SHAPES, ensureRandomModel } from './make-random-model.ts';
+
+const PROMPT_TOKENS = 128;
+const DECODE_CONTEXTS = [128, 512];
+const BENCH_PAGE = { path: 'bench.html', ready: 'runBench' };
+
+const progress = (message: string) => process.stderr.write(`${message}\n`);
+
+function formatTable(result: BenchResult): string {
+  const decodeMs = result[`decode_ms_per_token_ctx${DECODE_CONTEXTS[0]}`];
+  const rows: [string, string][] = [
+    ['model', `GPT-2 ${result.model} shape, random weights, ${result.weights_dtype} matrices (${(result.weight_bytes / 2 ** 20).toFixed(0)} MiB)`],
+    ['adapter', result.adapter],
+    ['load: saved model → first token', `${result.load_ms.toFixed(0)} ms`],
+    [`prompt processing, ${result.prefill_tokens} tokens`,
+      `${result.prefill_tokens_per_s.toFixed(1)} tokens/s (${(result.prefill_ms / result.prefill_tokens).toFixed(1)} ms/token)`],
+    ...DECODE_CONTEXTS.map((context): [string, string] =>
+      [`decode at context ${context}`, `${result[`decode_ms_per_token_ctx${context}`].toFixed(1)} ms/token`]),
+    ['device read bandwidth (reduction)', `${result.read_bandwidth_gbs.toFixed(2)} GB/s`],
+    ['decode weight bandwidth', `${result.decode_weight_bandwidth_gbs.toFixed(2)} GB/s ` +
+      `(${(result.decode_weight_bytes_per_token / 2 ** 20).toFixed(0)} MiB / ${decodeMs.toFixed(1)} ms) = ` +
+      `${result.decode_bandwidth_fraction.toFixed(2)} of the read bandwidth`],
+    ['prompt processing vs decoding', `${result.prefill_speedup_per_token.toFixed(1)}× faster per token`],
+  ];
+  const width = Math.max(...rows.map(([label]) => label.length));
+  const lines = rows.map(([label, value]) => `${label.padEnd(width)}  ${value}`);
+
+  lines.push('', 'Kernel profile: each kernel timed alone, repeated (for matrix kernels: GB/s of weights read, GFLOP/s)');
+  lines.push(['pass'.padEnd(16), 'kernel'.padEnd(16), 'rows'.padStart(5), 'calls'.padStart(6), 'ms/call'.padStart(9),
+    'ms/pass'.padStart(9), 'share'.padStart(6), 'GB/s'.padStart(7), 'GFLOP/s'.padStart(8)].join(' '));
+  const passTotals = new Map<string, number>();
+  for (const t of result.profile) passTotals.set(t.pass, (passTotals.get(t.pass) ?? 0) + t.msPerCall * t.calls);
+  for (const t of result.profile) {
+    const msPerPass = t.msPerCall * t.calls;
+    lines.push([
+      t.pass.padEnd(16), t.kernel.padEnd(16), String(t.rows).padStart(5), String(t.calls).padStart(6),
+      t.msPerCall.toFixed(3).padStart(9), msPerPass.toFixed(1).padStart(9),
+      `${((100 * msPerPass) / passTotals.get(t.pass)!).toFixed(0)}%`.padStart(6),
+      (t.weightBytes ? (t.weightBytes / t.msPerCall / 1e6).toFixed(2) : '').padStart(7),
+      (t.flops ? (t.flops / t.msPerCall / 1e6).toFixed(2) : '').padStart(8),
+    ].join(' '));
+  }
+  for (const [pass, total] of passTotals) lines.push(`${pass}: kernels alone add up to ${total.toFixed(1)} ms`);
+  return lines.join('\n');
+}
+
+async function main(): Promise<void> {
+  const { values } = parseArgs({
+    options: {
+      model: { type: 'string', default: '124M' },
+      dtype: { type: 'string' },
+      'decode-tokens': { type: 'string', default: '8' },
+      json: { type: 'boolean', default: false },
+    },
+  });
+  const shapes = Object.keys(MODEL_SHAPES).filter((name) => name !== 'tiny');
+  const config = MODEL_SHAPES[values.model];
+  if (!shapes.includes(values.model) || !config) throw new Error(`--model must be one of ${shapes.join(', ')}, got "${values.model}"`);
+  if (values.dtype !== undefined && values.dtype !== 'f32' && values.dtype !== 'f16') {
+    throw new Error(`--dtype must be f32 or f16 (leave it out to let the engine choose), got "${values.dtype}"`);
+  }
+  const decodeTokens = Number(values['decode-tokens']);
+  if (!Number.isInteger(decodeTokens) || decodeTokens < 1) throw new Error(`--decode-tokens must be a whole number of at least 1, got "${values['decode-tokens']}"`);
+
+  progress(`making (or reusing) a random GPT-2 ${values.model} in .cache/bench/`);
+  const model = await ensureRandomModel({
+    dir: join('.cache', 'bench', values.model),
+    config,
+    onProgress: (written, count) => process.stderr.write(`\rwrote ${written}/${count} tensors${written === count ? '\n' : ''}`),
+  });
+
+  const session = await openHeadlessSession(model.dir, { page: BENCH_PAGE });
+  let outcome: BenchOutcome;
+  try {
+    session.page.on('console', (message) => {
+      if (message.text().startsWith('bench: ')) progress(message.text());
+    });
+    const modelUrl = (path: string) => new URL(MODEL_URL_PREFIX + encodeURIComponent(path.split('/').pop()!), session.baseUrl).href;
+    const request: BenchRequest = {
+      modelName: values.model,
+      configUrl: modelUrl(model.files.config),
+      weightsUrl: modelUrl(model.files.weights),
+      weightsDtype: values.dtype as BenchRequest['weightsDtype'],
+      promptTokens: PROMPT_TOKENS,
+      decodeContexts: DECODE_CONTEXTS,
+      decodeTokens,
+    };
+    outcome = await session.page.evaluate((r) => window.runBench(r), request);
+  } finally {
+    await session.close();
+  }
+  if ('error' in outcome) throw new Error(outcome.error);
+  process.stdout.write(values.json ? JSON.stringify(outcome) + '\n' : formatTable(outcome) + '\n');
+}
+
+main().catch((error: Error) => {
+  process.stdout.write(`error: ${error.message.replace(/\s*\n\s*/g, ' ')}\n`);
+  process.exitCode = 1;
+});

@@ -1,0 +1,31 @@
+// Wall-clock timing of GPU work for the benchmark. The same work is recorded many times into one
+// submission, so the cost of submitting and of waiting for completion is spread over all of them,
+// and the best of a few runs is kept: the machine may be shared, and the best run is the one least
+// disturbed by whatever else it was doing.
+
+const RUNS = 3;
+
+/** Milliseconds one `record` takes on the GPU, recorded enough times to last `minimumMs`. */
+export async function msPerRepeat(device: GPUDevice, record: (pass: GPUComputePassEncoder) => void, minimumMs = 300): Promise<number> {
+  const run = async (repeats: number): Promise<number> => {
+    const encoder = device.createCommandEncoder();
+    const pass = encoder.beginComputePass();
+    for (let i = 0; i < repeats; i++) record(pass);
+    pass.end();
+    const commands = encoder.finish();
+    const started = performance.now();
+    device.queue.submit([commands]);
+    await device.queue.onSubmittedWorkDone();
+    return performance.now() - started;
+  };
+  await run(1); // a pipeline's first dispatch may still be compiling it
+  let repeats = 1;
+  let elapsed = await run(repeats);
+  while (elapsed < minimumMs) {
+    repeats = Math.ceil(repeats * Math.min(100, (1.2 * minimumMs) / Math.max(elapsed, 0.05)));
+    elapsed = await run(repeats);
+  }
+  let best = elapsed;
+  for (let i = 1; i < RUNS; i++) best = Math.min(best, await run(repeats));
+  return best / repeats;
+}

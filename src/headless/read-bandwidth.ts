@@ -1,0 +1,35 @@
+// The device's own read bandwidth: read-bandwidth.wgsl summing a buffer larger than any GPU cache
+// (256 MiB, or the device's largest binding if smaller), once per dispatch.
+import { readBandwidthKernel } from '../gpu/kernels.ts';
+import { msPerRepeat } from './gpu-timing.ts';
+
+const BUFFER_BYTES = 256 * 2 ** 20;
+/** Enough 64-thread workgroups to fill a large GPU; each thread still reads 64 words. */
+const WORKGROUPS = 4096;
+const FILL_CHUNK_BYTES = 16 * 2 ** 20;
+
+export interface ReadBandwidth {
+  bytes: number;
+  gbPerSecond: number;
+}
+
+export async function measureReadBandwidth(device: GPUDevice): Promise<ReadBandwidth> {
+  const limit = Math.min(device.limits.maxStorageBufferBindingSize, device.limits.maxBufferSize);
+  const bytes = Math.floor(Math.min(BUFFER_BYTES, limit) / 16) * 16;
+  const data = device.createBuffer({ label: 'read bandwidth data', size: bytes, usage: GPUBufferUsage.STORAGE | GPUBufferUsage.COPY_DST });
+  const partials = device.createBuffer({ label: 'read bandwidth sums', size: WORKGROUPS * 64 * 4, usage: GPUBufferUsage.STORAGE });
+  try {
+    // Real values rather than the zeros a new buffer holds, in case a device treats those specially.
+    const chunk = new Float32Array(FILL_CHUNK_BYTES / 4).map((_, i) => (i % 7) - 3);
+    for (let offset = 0; offset < bytes; offset += FILL_CHUNK_BYTES) {
+      device.queue.writeBuffer(data, offset, chunk, 0, Math.min(FILL_CHUNK_BYTES, bytes - offset) / 4);
+    }
+    const kernel = readBandwidthKernel(device);
+    const bindGroup = kernel.bind(device, [data, partials]);
+    const ms = await msPerRepeat(device, (pass) => kernel.dispatch(pass, bindGroup, WORKGROUPS));
+    return { bytes, gbPerSecond: bytes / ms / 1e6 };
+  } finally {
+    data.destroy();
+    partials.destroy();
+  }
+}
