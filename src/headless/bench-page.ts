@@ -77,14 +77,17 @@ async function timeEngine(engine: EngineClient, request: BenchRequest) {
   const loadMs = performance.now() - loadStarted;
 
   // The engine's own generation, as the app runs it, times its two phases: the prompt in one
-  // pass, then one pass per new token. The best of RUNS runs counts.
+  // pass, then one pass per new token. The best of RUNS runs counts; the runs of the different
+  // contexts take turns, so that a stretch of load on a shared machine does not spoil all of one.
+  const contexts = [...new Set([request.promptTokens, ...request.decodeContexts])];
+  const prompts = new Map<number, string>();
+  for (const context of contexts) prompts.set(context, await promptOf(engine, context));
   const prefillMs: Record<number, number> = {};
   const decodeMs: Record<number, number> = {};
-  for (const context of [...new Set([request.promptTokens, ...request.decodeContexts])]) {
-    log(`a ${context}-token prompt, then ${request.decodeTokens} tokens decoded`);
-    const prompt = await promptOf(engine, context);
-    for (let run = 0; run < RUNS; run++) {
-      const result = await engine.generate(prompt, greedy(request.decodeTokens + 1), () => {});
+  for (let run = 1; run <= RUNS; run++) {
+    for (const context of contexts) {
+      log(`run ${run} of ${RUNS}: a ${context}-token prompt, then ${request.decodeTokens} tokens decoded`);
+      const result = await engine.generate(prompts.get(context)!, greedy(request.decodeTokens + 1), () => {});
       if (result.tokens.length < 2) throw new Error('the model ended its reply before a token was decoded');
       prefillMs[context] = Math.min(prefillMs[context] ?? Infinity, (1000 * context) / result.promptTokensPerSecond);
       decodeMs[context] = Math.min(decodeMs[context] ?? Infinity, 1000 / result.generatedTokensPerSecond);
