@@ -5,14 +5,7 @@ import { startEngine, type EngineClient } from '../../src/worker/engine-client.t
 import type { MatrixDtype } from '../../src/model/weight-layout.ts';
 import type { LoadOptions, ModelSource } from '../../src/worker/engine-api.ts';
 import { maxAbsDifference } from '../support/gpu-harness.ts';
-
-interface ExpectedCase {
-  tokens: number[];
-  last_logits: number[];
-  last_logits_f16_weights: number[];
-  all_positions_argmax: number[];
-  greedy_continuation: number[];
-}
+import type { ExpectedCase } from '../support/fixture-expected.ts';
 
 const fixtureUrl = (file: string) => new URL(`/test-models/tiny-gpt2/${file}`, location.href).href;
 

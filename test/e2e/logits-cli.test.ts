@@ -6,15 +6,10 @@ import { copyFileSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from '
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
+import type { ExpectedCase } from '../support/fixture-expected.ts';
 
 const fixture = join(import.meta.dirname, '../../../shared/fixtures/tiny-gpt2');
-const expected = JSON.parse(readFileSync(join(fixture, 'expected.json'), 'utf8')).cases as {
-  tokens: number[];
-  last_logits: number[];
-  last_logits_f16_weights: number[];
-  all_positions_argmax: number[];
-  greedy_continuation: number[];
-}[];
+const expected = JSON.parse(readFileSync(join(fixture, 'expected.json'), 'utf8')).cases as ExpectedCase[];
 // A case with a continuation, and a short prompt so the command line stays readable.
 const testCase = expected.find((c) => c.greedy_continuation.length > 0 && c.tokens.length < 40)!;
 

@@ -5,17 +5,10 @@ import { readFileSync } from 'node:fs';
 import { describe, expect, it } from 'vitest';
 import type { Gpt2Config } from '../../src/model/config.ts';
 import { type NamedTensor, decodeSafetensors } from '../../scripts/model-files.ts';
+import type { ExpectedCase } from '../support/fixture-expected.ts';
 import { ReferenceGpt2 } from '../support/reference-gpt2.ts';
 
 const FIXTURES = '../shared/fixtures/tiny-gpt2';
-
-interface ExpectedCase {
-  tokens: number[];
-  last_logits: number[];
-  last_logits_f16_weights: number[];
-  all_positions_argmax: number[];
-  greedy_continuation: number[];
-}
 
 const expected: { config: Record<string, number>; cases: ExpectedCase[] } = JSON.parse(
   readFileSync(`${FIXTURES}/expected.json`, 'utf8'),
