@@ -1,47 +1,85 @@
 // A stand-in for the HuggingFace hub, for the download tests. It serves each fixture folder as a
 // repository, `<prefix><repo>/resolve/main/<file>`, the way the hub does (Range, If-Range, a strong
-// ETag), and on the test's request misbehaves the way networks and servers do: it drops the
-// connection part-way through a body, answers 404 or 500 or a web page, sends slowly, or changes
-// a file's ETag. For a repository without a sharded index it also serves a
-// model.safetensors.index.json naming model.safetensors as the only shard.
+// ETag: an LFS file's SHA-256, a git blob's SHA-1 for other files), and each LFS file's pointer at
+// `<prefix><repo>/raw/main/<file>`. On request it also redirects LFS files to a "CDN" the way the
+// hub does, and misbehaves the way networks and servers do: it drops the connection part-way
+// through a body, stops sending with the connection left open, damages a byte, answers 404 or 500
+// or a web page, sends slowly, or changes a file's ETag. For a repository without a sharded index
+// it also serves a model.safetensors.index.json naming model.safetensors as the only shard.
 //
 // Tests steer it with `POST <prefix>_control` (JSON, see Control), read what was asked of it with
 // `GET <prefix>_log`, and undo everything with `POST <prefix>_reset`.
+import { createHash } from 'node:crypto';
 import { readFileSync, statSync } from 'node:fs';
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import { resolve, sep } from 'node:path';
 import type { Plugin } from 'vite';
 
+/** A misbehaviour for the next `times` (default 1) responses carrying `file`'s bytes. */
+interface Mishap {
+  file: string;
+  times?: number;
+}
+
 export interface Control {
-  /** The next `times` (default 1) responses for `file` end after `afterBytes` bytes of body. */
-  cut?: { file: string; afterBytes: number; times?: number };
+  /** The body ends after `afterBytes` bytes: the connection is dropped. */
+  cut?: Mishap & { afterBytes: number };
+  /** After `afterBytes` bytes of body nothing more is sent; the connection stays open. */
+  stall?: Mishap & { afterBytes: number };
+  /** The byte at offset `atByte` of the file is flipped, if the response carries it. */
+  corrupt?: Mishap & { atByte: number };
   /** Every request for `file` fails this way until reset. */
   fault?: { file: string; kind: 'not-found' | 'server-error' | 'web-page' };
   /** Bodies are sent at about this speed; null sends at full speed. */
   bytesPerSecond?: number | null;
   /** Every file's ETag becomes `"<etag>"`, as if the files had changed. */
   etag?: string;
+  /**
+   * LFS files are answered with a redirect to `<prefix>_cdn/<repo>/<file>`, as the hub does: the
+   * redirect names the SHA-256 (`X-Linked-Etag`), the CDN's own ETag is another 64-hex hash.
+   */
+  redirectToCdn?: boolean;
 }
 
 export interface LoggedRequest {
   method: string;
   file: string;
+  /** `resolve`: the file's hub URL; `cdn`: where the hub redirects an LFS file; `raw`: its LFS pointer. */
+  route: Route;
   range: string | null;
   ifRange: string | null;
   status: number;
 }
 
+type Route = 'resolve' | 'cdn' | 'raw';
+
+/** A mishap with the number of responses it has left. */
+type Planned<T extends Mishap | undefined> = NonNullable<T> & { times: number };
+
 interface State {
-  cuts: { file: string; afterBytes: number; times: number }[];
+  cuts: Planned<Control['cut']>[];
+  stalls: Planned<Control['stall']>[];
+  corruptions: Planned<Control['corrupt']>[];
   faults: Map<string, 'not-found' | 'server-error' | 'web-page'>;
   bytesPerSecond: number | null;
   etag: string | null;
+  redirectToCdn: boolean;
+  /** Responses held open by a stall, closed on reset. */
+  stalled: Set<ServerResponse>;
   log: LoggedRequest[];
 }
 
 const CHUNK_BYTES = 64 * 1024;
 
-const freshState = (): State => ({ cuts: [], faults: new Map(), bytesPerSecond: null, etag: null, log: [] });
+const freshState = (): State => ({
+  cuts: [], stalls: [], corruptions: [], faults: new Map(), bytesPerSecond: null, etag: null, redirectToCdn: false, stalled: new Set(), log: [],
+});
+
+/** Files the hub keeps in git LFS (its default .gitattributes covers these). */
+const isLfsFile = (file: string) => /\.(safetensors|bin)$/.test(file);
+const sha256Hex = (bytes: Buffer) => createHash('sha256').update(bytes).digest('hex');
+/** The hub's ETag for a file kept in git itself: the git blob id. */
+const gitBlobId = (bytes: Buffer) => createHash('sha1').update(`blob ${bytes.length}\0`).update(bytes).digest('hex');
 
 export function flakyModelServerPlugin(urlPrefix: string, fixturesDirectory: string): Plugin {
   const root = resolve(fixturesDirectory);
@@ -61,6 +99,7 @@ export function flakyModelServerPlugin(urlPrefix: string, fixturesDirectory: str
     const path = decodeURIComponent((request.url ?? '/').split('?')[0]);
     if (path === '/_log') return sendJson(response, state.log);
     if (path === '/_reset' && request.method === 'POST') {
+      for (const stalled of state.stalled) stalled.destroy();
       state = freshState();
       return sendJson(response, { ok: true });
     }
@@ -76,26 +115,73 @@ export function flakyModelServerPlugin(urlPrefix: string, fixturesDirectory: str
         },
       );
     }
-    const match = /^\/(.+)\/resolve\/main\/([^/]+)$/.exec(path);
-    const file = match?.[2] ?? path;
-    const body = match && fileBody(root, match[1], file);
+    const { route, repo, file } = parseRoute(path);
+    const body = repo === undefined ? null : fileBody(root, repo, file);
     const entry: LoggedRequest = {
       method: request.method ?? 'GET',
       file,
+      route,
       range: request.headers.range ?? null,
       ifRange: (request.headers['if-range'] as string | undefined) ?? null,
       status: 0,
     };
     state.log.push(entry);
-    void serve(state, request, response, file, body ?? null).then((status) => (entry.status = status));
+    if (route === 'raw') {
+      entry.status = servePointer(response, file, body);
+    } else if (route === 'resolve' && body && state.redirectToCdn && isLfsFile(file) && !state.faults.has(file)) {
+      entry.status = redirectToCdn(response, `${urlPrefix}_cdn/${repo}/${file}`, body);
+    } else {
+      void serve(state, request, response, file, body, route).then((status) => (entry.status = status));
+    }
   }
 }
 
 function applyControl(state: State, control: Control): void {
   if (control.cut) state.cuts.push({ ...control.cut, times: control.cut.times ?? 1 });
+  if (control.stall) state.stalls.push({ ...control.stall, times: control.stall.times ?? 1 });
+  if (control.corrupt) state.corruptions.push({ ...control.corrupt, times: control.corrupt.times ?? 1 });
   if (control.fault) state.faults.set(control.fault.file, control.fault.kind);
   if (control.bytesPerSecond !== undefined) state.bytesPerSecond = control.bytesPerSecond;
   if (control.etag !== undefined) state.etag = control.etag;
+  if (control.redirectToCdn !== undefined) state.redirectToCdn = control.redirectToCdn;
+}
+
+/** Which of the hub's URLs `path` is, and for which repository and file. */
+function parseRoute(path: string): { route: Route; repo?: string; file: string } {
+  const cdn = /^\/_cdn\/(.+)\/([^/]+)$/.exec(path);
+  if (cdn) return { route: 'cdn', repo: cdn[1], file: cdn[2] };
+  const hub = /^\/(.+)\/(resolve|raw)\/main\/([^/]+)$/.exec(path);
+  if (hub) return { route: hub[2] as Route, repo: hub[1], file: hub[3] };
+  return { route: 'resolve', file: path };
+}
+
+/** Takes one of the mishaps planned for `file`, if any is left. */
+function takeMishap<T extends Planned<Mishap>>(mishaps: T[], file: string): T | undefined {
+  const mishap = mishaps.find((candidate) => candidate.file === file && candidate.times > 0);
+  if (mishap) mishap.times -= 1;
+  return mishap;
+}
+
+/** The hub's answer for an LFS file: a redirect whose headers name the file's SHA-256 and size. */
+function redirectToCdn(response: ServerResponse, location: string, body: Buffer): number {
+  response.statusCode = 302;
+  response.setHeader('Location', location);
+  response.setHeader('X-Linked-Etag', `"${sha256Hex(body)}"`);
+  response.setHeader('X-Linked-Size', String(body.length));
+  response.end();
+  return 302;
+}
+
+/** `raw/main/<file>`: an LFS file's pointer (what git holds), or a git file's own bytes. */
+function servePointer(response: ServerResponse, file: string, body: Buffer | null): number {
+  if (!body) {
+    response.statusCode = 404;
+    response.end('Entry not found');
+    return 404;
+  }
+  response.setHeader('Content-Type', 'text/plain; charset=utf-8');
+  response.end(isLfsFile(file) ? `version https://git-lfs.github.com/spec/v1\noid sha256:${sha256Hex(body)}\nsize ${body.length}\n` : body);
+  return 200;
 }
 
 /** The bytes of `file` in repository `repo`, or null if there is no such file. */
@@ -116,7 +202,7 @@ function fileBody(root: string, repo: string, file: string): Buffer | null {
 }
 
 /** Answers a file request; resolves with the status sent. */
-async function serve(state: State, request: IncomingMessage, response: ServerResponse, file: string, body: Buffer | null): Promise<number> {
+async function serve(state: State, request: IncomingMessage, response: ServerResponse, file: string, body: Buffer | null, route: Route): Promise<number> {
   const fault = state.faults.get(file);
   if (fault === 'web-page') {
     response.setHeader('Content-Type', 'text/html; charset=utf-8');
@@ -129,7 +215,9 @@ async function serve(state: State, request: IncomingMessage, response: ServerRes
     return response.statusCode;
   }
 
-  const etag = `"${state.etag ?? `${body.length.toString(16)}-fixture`}"`;
+  // The hub's Xet CDN sends its own content hash, 64 hex digits like a SHA-256 but not one.
+  const ownEtag = route === 'cdn' ? sha256Hex(Buffer.concat([Buffer.from('xet-cdn'), body])) : isLfsFile(file) ? sha256Hex(body) : gitBlobId(body);
+  const etag = `"${state.etag ?? ownEtag}"`;
   response.setHeader('Accept-Ranges', 'bytes');
   response.setHeader('ETag', etag);
   response.setHeader('Content-Type', 'application/octet-stream');
@@ -153,17 +241,25 @@ async function serve(state: State, request: IncomingMessage, response: ServerRes
     return response.statusCode;
   }
 
-  const cut = state.cuts.find((candidate) => candidate.file === file && candidate.times > 0);
-  if (cut) cut.times -= 1;
-  const end = cut ? Math.min(body.length, start + cut.afterBytes) : body.length;
+  const cut = takeMishap(state.cuts, file);
+  const stall = takeMishap(state.stalls, file);
+  const corruption = takeMishap(state.corruptions, file);
+  const sent = corruption ? withByteFlipped(body, corruption.atByte) : body;
+  const end = Math.min(body.length, start + (cut?.afterBytes ?? Infinity), start + (stall?.afterBytes ?? Infinity));
   for (let offset = start; offset < end && !response.destroyed; offset += CHUNK_BYTES) {
-    const chunk = body.subarray(offset, Math.min(end, offset + CHUNK_BYTES));
+    const chunk = sent.subarray(offset, Math.min(end, offset + CHUNK_BYTES));
     if (!response.write(chunk)) await drained(response);
     if (state.bytesPerSecond) await new Promise((resume) => setTimeout(resume, (chunk.length / state.bytesPerSecond!) * 1000));
   }
   // A destroyed response is a client that went away (a cancelled download).
   if (response.destroyed) return response.statusCode;
-  if (end < body.length) {
+  if (stall && end < body.length) {
+    // Headers and the bytes so far go out; then silence until the client gives up (or a reset).
+    response.flushHeaders();
+    state.stalled.add(response);
+    await new Promise((resume) => response.once('close', resume));
+    state.stalled.delete(response);
+  } else if (end < body.length) {
     // Let the bytes sent so far reach the client, then drop the connection mid-body.
     response.flushHeaders();
     response.write(Buffer.alloc(0), () => request.socket.destroy());
@@ -171,6 +267,12 @@ async function serve(state: State, request: IncomingMessage, response: ServerRes
     response.end();
   }
   return response.statusCode;
+}
+
+function withByteFlipped(body: Buffer, offset: number): Buffer {
+  const damaged = Buffer.from(body);
+  if (offset < damaged.length) damaged[offset] ^= 0xff;
+  return damaged;
 }
 
 /** Resolves once `response` can take more, or is gone. */

@@ -2,12 +2,12 @@
 // and every shard it names). Each file is appended to `<name>.part` as it arrives, beside
 // `<name>.part.json` recording its URL, ETag and size, so an attempt cut short (cancelled, a
 // dropped connection, a closed tab) goes on with a Range request instead of starting over. A file
-// takes its own name only once its size is verified, and the manifest is written last.
-//
-// The HF hub's ETag for a large file is its sha256, but the file is not hashed here: WebCrypto's
-// digest() is not incremental and a multi-GB file cannot be held in memory to hash it. The size
-// check, plus the ETag check on every resumed response, is what guards the stored bytes.
+// takes its own name only once its size, and its SHA-256 where the server gives one (see
+// file-sha256.ts), are verified, and the manifest is written last. The ETag check on every resumed
+// response makes sure the bytes on disk and the bytes that follow are of the same file. A server
+// that keeps the connection open but stops sending is treated as a dropped connection.
 import type { CachedModel, DownloadProgress, DownloadRequest } from './engine-api.ts';
+import { hashFileStart, hexDigest, newSha256, sha256FromEtag, sha256FromLfsPointer, type Sha256Hasher } from './file-sha256.ts';
 import { shardFileNames } from './load-weights.ts';
 import {
   fileSize,
@@ -33,6 +33,8 @@ export interface DownloadOptions {
   onProgress?: (progress: DownloadProgress) => void;
   /** Makes the requests instead of the global fetch, e.g. to add a hub access token. */
   fetch?: typeof fetch;
+  /** An attempt that waits this long for a response, or for the next bytes of it, is retried (default 30 s). */
+  stallTimeoutMs?: number;
 }
 
 /** What `<name>.part.json` says about the download of `<name>`. */
@@ -40,6 +42,8 @@ interface PartRecord {
   url: string;
   etag?: string;
   bytesTotal?: number;
+  /** The whole file's SHA-256 as the server gave it (hex), if it did. */
+  sha256?: string;
 }
 
 /** A file's download as it stands on disk. */
@@ -58,10 +62,52 @@ class ConnectionLost extends Error {
 /** What is stored of a file cannot be continued (the file changed, or the sizes disagree). */
 class MustRestart extends Error {}
 
+/** The server keeps the connection open but sends nothing. */
+class ServerStalled extends Error {}
+
+/**
+ * Aborts an attempt when the server goes quiet for `ms`. Only the waits on the network are timed:
+ * a write to disk can take seconds (a commit copies the part) and is not the server's silence.
+ */
+class InactivityTimeout {
+  private readonly controller = new AbortController();
+  /** For the attempt's fetch: aborted by silence, or by `outer` (the user's cancel). */
+  readonly signal: AbortSignal;
+
+  constructor(private readonly ms: number, outer?: AbortSignal) {
+    this.signal = outer ? AbortSignal.any([outer, this.controller.signal]) : this.controller.signal;
+  }
+
+  /** Why the attempt was aborted, if it was for silence. */
+  get stalled(): ServerStalled | undefined {
+    return this.controller.signal.aborted ? (this.controller.signal.reason as ServerStalled) : undefined;
+  }
+
+  async watch<T>(waiting: Promise<T>): Promise<T> {
+    const timer = setTimeout(() => this.controller.abort(new ServerStalled(`no bytes arrived for ${this.ms / 1000} s`)), this.ms);
+    try {
+      return await waiting;
+    } finally {
+      clearTimeout(timer);
+    }
+  }
+}
+
+/** The hash of a part as far as it is written; kept between attempts so a retry need not read it back. */
+class PartHash {
+  constructor(readonly name: string, readonly hasher: Sha256Hasher, public bytes: number) {}
+
+  update(chunk: Uint8Array): void {
+    this.hasher.update(chunk);
+    this.bytes += chunk.length;
+  }
+}
+
 /** Drops in a row, without a byte gained, before giving up. */
 const MAX_RETRIES = 3;
 /** Doubled after every drop in a row. */
 const FIRST_RETRY_DELAY_MS = 500;
+const STALL_TIMEOUT_MS = 30_000;
 const PROGRESS_INTERVAL_MS = 100;
 /** How quickly the reported speed follows a change of speed. */
 const SPEED_SMOOTHING_SECONDS = 3;
@@ -180,10 +226,13 @@ class ModelDownload {
   readonly storedFiles: StoredFile[] = [];
   private readonly progress: ProgressReporter;
   private readonly fetch: typeof fetch;
+  private readonly stallTimeoutMs: number;
+  private partHash?: PartHash;
 
   constructor(private readonly store: ModelStore, private readonly request: DownloadRequest, private readonly options: DownloadOptions) {
     this.progress = new ProgressReporter(options.onProgress);
     this.fetch = options.fetch ?? ((input, init) => fetch(input, init));
+    this.stallTimeoutMs = options.stallTimeoutMs ?? STALL_TIMEOUT_MS;
   }
 
   /** Stores `url` as `name`, continuing what an earlier attempt stored, retrying dropped connections. */
@@ -230,42 +279,56 @@ class ModelDownload {
   private async finishedEarlier(name: string, state: PartState): Promise<StoredFile | null> {
     const total = state.record?.bytesTotal;
     if (total === undefined) return null;
+    const { etag, sha256: expected } = state.record!;
     const directory = await this.store.directory(this.request.id);
-    if ((await fileSize(directory, name)) === total) return { name, bytes: total, etag: state.record!.etag };
+    // A part is given its own name only once it is checked.
+    if ((await fileSize(directory, name)) === total) return { name, bytes: total, etag, sha256: expected };
     if (state.storedBytes !== total) return null;
+    let sha256: string | undefined;
+    if (expected !== undefined) {
+      sha256 = hexDigest(await hashFileStart(await (await directory.getFileHandle(partName(name))).getFile(), total));
+      await this.checkDigest(name, expected, sha256);
+    }
     await this.keep(directory, name);
-    return { name, bytes: total, etag: state.record!.etag };
+    return { name, bytes: total, etag, sha256 };
   }
 
   private async attempt(name: string, url: string, state: PartState): Promise<StoredFile> {
     const headers: Record<string, string> = {};
+    const directory = await this.store.directory(this.request.id);
     if (state.storedBytes > 0) {
       headers.Range = `bytes=${state.storedBytes}-`;
       if (canSendIfRange(url, state.record?.etag)) headers['If-Range'] = state.record!.etag!;
+      // Before the request rather than after: a long read from disk would leave its connection idle.
+      if (state.record?.sha256 !== undefined) await this.hashOfPartStart(directory, name, state.storedBytes);
     }
+    const inactivity = new InactivityTimeout(this.stallTimeoutMs, this.options.signal);
     let response: Response;
     try {
       // no-store: the file goes to OPFS; a second copy in the HTTP cache would only eat the quota.
-      response = await this.fetch(url, { headers, cache: 'no-store', signal: this.options.signal });
+      response = await inactivity.watch(this.fetch(url, { headers, cache: 'no-store', signal: inactivity.signal }));
     } catch (error) {
-      throw new ConnectionLost(false, error);
+      throw new ConnectionLost(false, inactivity.stalled ?? error);
     }
     let checked: { start: number; record: PartRecord };
     try {
       checked = this.checkResponse(response, name, url, state);
+      if (checked.start === 0 && checked.record.sha256 === undefined && response.redirected) {
+        checked.record.sha256 = await this.lfsPointerSha256(url, checked.record.bytesTotal);
+      }
     } catch (error) {
       // Closes the connection instead of leaving an unread body on it.
       await response.body?.cancel().catch(() => {});
       throw error;
     }
     const { start, record } = checked;
-    const directory = await this.store.directory(this.request.id);
     if (start === 0) await writeTextFile(directory, partRecordName(name), JSON.stringify(record));
     this.progress.begin(name, record.bytesTotal ?? 0, start);
+    const hash = record.sha256 === undefined ? undefined : await this.hashOfPartStart(directory, name, start);
 
     const writer = await PartWriter.open(await directory.getFileHandle(partName(name), { create: true }), start);
     try {
-      await this.receive(response, writer);
+      await this.receive(response, writer, inactivity, hash);
     } catch (error) {
       // Keep what arrived, unless the disk is full: then nothing of this file is worth keeping.
       if (isQuotaError(error)) await writer.abort();
@@ -279,9 +342,42 @@ class ModelDownload {
       throw new MustRestart(`the server sent ${storedBytes} of ${record.bytesTotal} bytes`);
     }
     if (record.bytesTotal === undefined) await writeTextFile(directory, partRecordName(name), JSON.stringify({ ...record, bytesTotal: storedBytes }));
+    let sha256: string | undefined;
+    if (hash) {
+      this.partHash = undefined;
+      sha256 = hexDigest(hash.hasher);
+      await this.checkDigest(name, record.sha256!, sha256);
+    }
     await this.keep(directory, name);
     this.progress.end(storedBytes);
-    return { name, bytes: storedBytes, etag: record.etag };
+    return { name, bytes: storedBytes, etag: record.etag, sha256 };
+  }
+
+  /**
+   * The hash of the first `bytes` of `name`'s part: the last attempt's, if it got exactly that
+   * far (its bytes are the ones on disk), else read back from disk.
+   */
+  private async hashOfPartStart(directory: FileSystemDirectoryHandle, name: string, bytes: number): Promise<PartHash> {
+    if (this.partHash?.name === name && this.partHash.bytes === bytes) return this.partHash;
+    const hasher = bytes === 0 ? newSha256() : await hashFileStart(await (await directory.getFileHandle(partName(name))).getFile(), bytes);
+    this.partHash = new PartHash(name, hasher, bytes);
+    return this.partHash;
+  }
+
+  /** The SHA-256 in the hub's LFS pointer for `url`, given up on (unchecked) after the stall timeout. */
+  private async lfsPointerSha256(url: string, bytesTotal: number | undefined): Promise<string | undefined> {
+    const { signal } = this.options;
+    const timeout = AbortSignal.timeout(this.stallTimeoutMs);
+    const sha256 = await sha256FromLfsPointer(url, bytesTotal, this.fetch, signal ? AbortSignal.any([signal, timeout]) : timeout);
+    signal?.throwIfAborted();
+    return sha256;
+  }
+
+  /** Removes the part and says so if its SHA-256 is not the one the server gave. */
+  private async checkDigest(name: string, expected: string, actual: string): Promise<void> {
+    if (actual === expected) return;
+    await this.discardPart(name);
+    throw new DownloadError(`the downloaded file ${name} is damaged: its SHA-256 is ${actual}, but the server says ${expected}; press Download to download it again`);
   }
 
   /** Where the response's body goes in the file, and the record of the file it comes from. */
@@ -294,25 +390,30 @@ class ModelDownload {
       throw new DownloadError(`could not download ${name}: ${url} returned a web page, not a model file; check the address`);
     }
     const etag = response.headers.get('etag') ?? undefined;
-    if (response.status !== 206) return { start: 0, record: { url, etag, bytesTotal: bodySize(response) } };
+    if (response.status !== 206) {
+      // After a redirect the ETag is the CDN's, not the hub's (see file-sha256.ts).
+      const sha256 = response.redirected ? undefined : sha256FromEtag(etag);
+      return { start: 0, record: { url, etag, bytesTotal: bodySize(response), sha256 } };
+    }
 
     const range = parseContentRange(response.headers.get('content-range'));
     const recorded = state.record;
     if (!range || range.start !== state.storedBytes) throw new MustRestart('the server sent another range than the one asked for');
     if (recorded?.etag !== undefined && etag !== undefined && etag !== recorded.etag) throw new MustRestart('the file changed on the server');
     if (recorded?.bytesTotal !== undefined && range.total !== recorded.bytesTotal) throw new MustRestart('the file changed size on the server');
-    return { start: range.start, record: { url, etag: recorded?.etag ?? etag, bytesTotal: range.total } };
+    return { start: range.start, record: { url, etag: recorded?.etag ?? etag, bytesTotal: range.total, sha256: recorded?.sha256 } };
   }
 
-  private async receive(response: Response, writer: PartWriter): Promise<void> {
+  private async receive(response: Response, writer: PartWriter, inactivity: InactivityTimeout, hash: PartHash | undefined): Promise<void> {
     if (!response.body) return;
     const reader = response.body.getReader();
     for (;;) {
-      const chunk = await reader.read().catch((error: unknown) => {
-        throw new ConnectionLost(true, error);
+      const chunk = await inactivity.watch(reader.read()).catch((error: unknown) => {
+        throw new ConnectionLost(true, inactivity.stalled ?? error);
       });
       if (chunk.done) return;
       await writer.write(chunk.value);
+      hash?.update(chunk.value);
       this.progress.update(writer.bytes);
     }
   }
@@ -334,6 +435,10 @@ class ModelDownload {
 
   private gaveUp(name: string, url: string, state: PartState, error: ConnectionLost): DownloadError {
     const total = state.record?.bytesTotal;
+    if (error.cause instanceof ServerStalled) {
+      const kept = state.storedBytes === 0 ? '' : ` (the ${formatBytes(state.storedBytes)}${total === undefined ? '' : ` of ${formatBytes(total)}`} stored so far is kept)`;
+      return new DownloadError(`the server stopped sending data: no bytes of ${name} arrived for ${this.stallTimeoutMs / 1000} s, and retrying did not help${kept}; press Download to try again`);
+    }
     if (!error.duringBody && state.storedBytes === 0) {
       return new DownloadError(`could not reach ${url} (${error.message}): check the connection and press Download to try again`);
     }

@@ -11,6 +11,8 @@ export interface StoredFile {
   name: string;
   bytes: number;
   etag?: string;
+  /** The SHA-256 (hex) the download computed and found equal to the server's; absent if the server gave none. */
+  sha256?: string;
 }
 
 /** model.json: written only once every file is complete and verified. */

@@ -2,63 +2,25 @@
 // drops connections and fails on request (scripts/flaky-model-server-plugin.ts): progress, Range
 // resumes after a drop or a cancel, byte-identical files, models side by side, clear errors.
 import { afterAll, beforeAll, beforeEach, expect, it } from 'vitest';
-import type { CachedModel, DownloadProgress, DownloadRequest } from '../../src/worker/engine-api.ts';
+import type { Control } from '../../scripts/flaky-model-server-plugin.ts';
+import type { CachedModel, DownloadProgress } from '../../src/worker/engine-api.ts';
 import { downloadModel } from '../../src/worker/model-download.ts';
 import { resolveModelSource } from '../../src/worker/model-source.ts';
 import { ModelStore, requestPersistence, storageInfo } from '../../src/worker/model-store.ts';
-import type { Control, LoggedRequest } from '../../scripts/flaky-model-server-plugin.ts';
-
-const CONFIG_BYTES = 300;
-const WEIGHTS_BYTES = 13_301_712;
-const F16_WEIGHTS_BYTES = 6_652_184;
-
-const hubUrl = (file: string) => new URL(`/flaky-hub/tiny-gpt2/resolve/main/${file}`, location.href).href;
-const fixtureUrl = (file: string) => new URL(`/test-models/tiny-gpt2/${file}`, location.href).href;
-
-const requestFor = (id: string, weightsFile = 'model.safetensors'): DownloadRequest => ({
-  id,
-  label: `tiny GPT-2 (${id})`,
-  configUrl: hubUrl('config.json'),
-  weightsUrl: hubUrl(weightsFile),
-});
-
-async function steerServer(control: Control): Promise<void> {
-  const response = await fetch('/flaky-hub/_control', { method: 'POST', body: JSON.stringify(control) });
-  expect(response.ok).toBe(true);
-}
-
-async function requestsFor(file: string): Promise<LoggedRequest[]> {
-  const log: LoggedRequest[] = await (await fetch('/flaky-hub/_log')).json();
-  return log.filter((entry) => entry.file === file);
-}
-
-/** The N of a `bytes=N-` Range header. */
-function rangeStart(request: LoggedRequest | undefined): number {
-  const match = /^bytes=(\d+)-$/.exec(request?.range ?? '');
-  expect(match, `Range header of ${JSON.stringify(request)}`).not.toBeNull();
-  return Number(match![1]);
-}
-
-const listedIds = async (store: ModelStore) => (await store.list()).map((model) => model.id);
-
-/** SHA-256 of every MiB of `blob`: two 13 MB files compare without diffing 13 million numbers. */
-async function chunkDigests(blob: Blob): Promise<string[]> {
-  const digests: string[] = [];
-  for (let offset = 0; offset < blob.size; offset += 2 ** 20) {
-    const digest = await crypto.subtle.digest('SHA-256', await blob.slice(offset, offset + 2 ** 20).arrayBuffer());
-    digests.push(Array.from(new Uint8Array(digest), (byte) => byte.toString(16).padStart(2, '0')).join(''));
-  }
-  return digests;
-}
-
-/** Every file of the saved model `id` is byte-identical to the fixture file of the same name. */
-async function expectSameAsFixtures(store: ModelStore, id: string): Promise<void> {
-  for (const file of await store.openFiles(id)) {
-    const fixture = await (await fetch(fixtureUrl(file.name))).blob();
-    expect(file.size, file.name).toBe(fixture.size);
-    expect(await chunkDigests(file), file.name).toEqual(await chunkDigests(fixture));
-  }
-}
+import {
+  CONFIG_BYTES,
+  expectSameAsFixtures,
+  F16_WEIGHTS_BYTES,
+  hubLog,
+  hubUrl,
+  listedIds,
+  rangeStart,
+  requestFor,
+  requestsFor,
+  resetServer,
+  steerServer,
+  WEIGHTS_BYTES,
+} from '../support/stand-in-hub.ts';
 
 const storeDirectory = `model-store-test-${crypto.randomUUID()}`;
 let store: ModelStore;
@@ -70,7 +32,7 @@ afterAll(async () => {
   await (await navigator.storage.getDirectory()).removeEntry(storeDirectory, { recursive: true });
 });
 beforeEach(async () => {
-  expect((await fetch('/flaky-hub/_reset', { method: 'POST' })).ok).toBe(true);
+  await resetServer();
 });
 
 it('downloads config and weights with progress, and lists the model only once it is complete', async () => {
@@ -106,10 +68,10 @@ it('downloads config and weights with progress, and lists the model only once it
 
 it('does not fetch again a model that is already saved', async () => {
   await downloadModel(store, requestFor('tiny-again'));
-  expect((await fetch('/flaky-hub/_reset', { method: 'POST' })).ok).toBe(true);
+  await resetServer();
   const model = await downloadModel(store, requestFor('tiny-again'));
   expect(model.bytes).toBe(CONFIG_BYTES + WEIGHTS_BYTES);
-  expect(await (await fetch('/flaky-hub/_log')).json()).toEqual([]);
+  expect(await hubLog()).toEqual([]);
 });
 
 it('goes on with a Range request from what it stored when the connection drops mid-body', async () => {
@@ -142,7 +104,7 @@ it('gives up after repeated drops with a message to press Download, and the next
   expect(storedAt).toBeGreaterThan(0);
   for (const retry of retries) expect(rangeStart(retry)).toBe(storedAt);
 
-  expect((await fetch('/flaky-hub/_reset', { method: 'POST' })).ok).toBe(true);
+  await resetServer();
   const model = await downloadModel(store, requestFor('tiny-gave-up'));
   expect(model.bytes).toBe(CONFIG_BYTES + WEIGHTS_BYTES);
   const [resumed] = await requestsFor('model.safetensors');
@@ -163,7 +125,7 @@ async function cancelDownloadAfter(id: string, bytes: number): Promise<void> {
   });
   await expect(download).rejects.toMatchObject({ name: 'AbortError' });
   expect(await listedIds(store)).not.toContain(id);
-  expect((await fetch('/flaky-hub/_reset', { method: 'POST' })).ok).toBe(true);
+  await resetServer();
 }
 
 it('keeps what a cancelled download stored, and the next call resumes from there', async () => {
@@ -233,7 +195,7 @@ it('says which address failed, with its HTTP status or because it is a web page,
     [{ file: 'model.safetensors', kind: 'web-page' }, 'tiny-html', `could not download model.safetensors: ${hubUrl('model.safetensors')} returned a web page, not a model file; check the address`],
   ];
   for (const [fault, id, message] of failures) {
-    expect((await fetch('/flaky-hub/_reset', { method: 'POST' })).ok).toBe(true);
+    await resetServer();
     await steerServer({ fault });
     await expect(downloadModel(store, requestFor(id))).rejects.toThrow(message);
   }
@@ -296,7 +258,7 @@ it('when the disk is full, deletes the partial file, says how much room the mode
   );
   expect(await listedIds(store)).not.toContain('tiny-no-room');
 
-  expect((await fetch('/flaky-hub/_reset', { method: 'POST' })).ok).toBe(true);
+  await resetServer();
   await downloadModel(store, requestFor('tiny-no-room'));
   const [restarted] = await requestsFor('model.safetensors');
   expect(restarted.range).toBeNull();
