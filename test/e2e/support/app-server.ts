@@ -4,7 +4,7 @@ import { mkdirSync, mkdtempSync, rmSync, symlinkSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { chromium, type BrowserContext, type Page } from 'playwright-core';
-import { build, preview, type PreviewServer } from 'vite';
+import { build, preview, type Plugin, type PreviewServer } from 'vite';
 import { chromiumLaunchOptions } from '../../../scripts/chromium.ts';
 import { flakyModelServerPlugin } from '../../../scripts/flaky-model-server-plugin.ts';
 
@@ -36,16 +36,41 @@ export interface AppServer {
   close(): Promise<void>;
 }
 
+/** Writes `<meta name="app-build" content="<mark>">` into index.html. */
+function buildMarkPlugin(mark: string): Plugin {
+  return { name: 'e2e-build-mark', transformIndexHtml: () => [{ tag: 'meta', attrs: { name: 'app-build', content: mark }, injectTo: 'head' }] };
+}
+
+/**
+ * Builds the app into `outDir`, replacing what was there. With `buildMark`, index.html carries it
+ * in `<meta name="app-build">`: two builds with different marks are two releases, with different
+ * service worker precache manifests, and a page shows which one it was served from.
+ */
+export async function buildApp(outDir: string, buildMark?: string): Promise<void> {
+  await build({
+    configFile: 'vite.config.ts',
+    logLevel: 'error',
+    build: { outDir, emptyOutDir: true },
+    plugins: buildMark === undefined ? [] : [buildMarkPlugin(buildMark)],
+  });
+}
+
 let built: Promise<unknown> | undefined;
 
-/** Builds the app once per test run, then serves it. */
-export async function startAppServer(): Promise<AppServer> {
-  built ??= build({ configFile: 'vite.config.ts', logLevel: 'error', build: { outDir: OUT_DIR, emptyOutDir: true } });
-  await built;
+/**
+ * Serves the app: by default built once per test run; with `outDir`, what the caller built there.
+ * `vite preview` reads each file when it is asked for, so building into `outDir` again while the
+ * server runs replaces the served app, as deploying a new release does.
+ */
+export async function startAppServer({ outDir }: { outDir?: string } = {}): Promise<AppServer> {
+  if (outDir === undefined) {
+    built ??= buildApp(OUT_DIR);
+    await built;
+  }
   const server: PreviewServer = await preview({
     configFile: 'vite.config.ts',
     logLevel: 'error',
-    build: { outDir: OUT_DIR },
+    build: { outDir: outDir ?? OUT_DIR },
     preview: { port: 0, strictPort: false },
     plugins: [flakyModelServerPlugin(HUB_PREFIX, prepareHub())],
   });
