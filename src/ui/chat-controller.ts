@@ -3,7 +3,7 @@
 // during and after each reply.
 import type { ReactiveControllerHost } from 'lit';
 import type { GenerationEvent, GenerationResult } from '../worker/engine-api.ts';
-import { errorMessage, type AppEngine } from './app-engine.ts';
+import { engineStopped, errorMessage, type AppEngine } from './app-engine.ts';
 import { newConversation, type ChatMessage, type Conversation, type ConversationStore } from './conversation-store.ts';
 import { framePrompt, replyText, type Turn } from './prompt-framing.ts';
 import { generationSettings, randomSeed, type AppSettings } from './settings.ts';
@@ -128,8 +128,13 @@ export class ChatController {
       this.updateReply(replyId, { text: replyText(prompt.framing, result.text), status: 'done', stopReason: result.stopReason });
       this.speed = meter.finish(result);
     } catch (error) {
-      this.updateReply(replyId, { status: 'error', error: errorMessage(error) });
-      this.onError(`GPT-2 could not reply: ${errorMessage(error)}`);
+      if (engineStopped(error)) {
+        // The app shows the engine's own notice; the reply says why it broke off and what to do.
+        this.updateReply(replyId, { status: 'interrupted', error: `${errorMessage(error)}, then press Regenerate` });
+      } else {
+        this.updateReply(replyId, { status: 'error', error: errorMessage(error) });
+        this.onError(`GPT-2 could not reply: ${errorMessage(error)}`);
+      }
     }
     this.generating = false;
     this.host.requestUpdate();

@@ -169,7 +169,7 @@ export class ChatLog extends LitElement {
         : null}
       ${status === 'pending' ? html`<p class="notice" data-testid="reply-status">Reading the prompt…</p>` : null}
       ${status === 'interrupted'
-        ? html`<p class="notice warning" data-testid="reply-status">Interrupted: the page closed while this reply was being written.</p>`
+        ? html`<p class="notice warning" data-testid="reply-status">Interrupted: ${reply.error ?? 'the page closed while this reply was being written'}.</p>`
         : null}
       ${status === 'error' ? html`<p class="notice error" data-testid="reply-status">Failed: ${reply.error}</p>` : null}
       ${status === 'done' ? html`<p class="meta">${this.describeDone(reply)}</p>` : null}`;

@@ -10,7 +10,7 @@ export type MessageStatus =
   | 'pending'
   | 'streaming'
   | 'done'
-  /** The tab closed (or crashed) while the reply was being written. */
+  /** The tab closed (or crashed) while the reply was being written, or the engine's worker died (`error` says so). */
   | 'interrupted'
   | 'error';
 

@@ -143,6 +143,11 @@ export class Gpt2App extends LitElement {
       onModelChange: (id) => this.settingsStore.saveLastModelId(id && !id.startsWith('file:') ? id : null),
     });
     this.chat = new ChatController(this, this.engine, this.conversations, onError);
+    // A GPU reset or a restarted worker may have changed which model is loaded, if any.
+    this.engine.onNotice((notice) => {
+      this.reportError(notice.message);
+      void this.models.refresh();
+    });
     void this.start();
   }
 

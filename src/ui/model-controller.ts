@@ -5,7 +5,7 @@
 import type { ReactiveControllerHost } from 'lit';
 import type { CachedModel, DownloadProgress, DownloadRequest, LoadProgress, ModelInfo, ModelSource, StorageInfo } from '../worker/engine-api.ts';
 import { downloadRequestFor, MODEL_CATALOG } from '../models/catalog.ts';
-import { errorMessage, type AppEngine } from './app-engine.ts';
+import { engineStopped, errorMessage, type AppEngine } from './app-engine.ts';
 import type { AppSettings } from './settings.ts';
 
 export type ModelState = 'idle' | 'downloading' | 'loading' | 'ready';
@@ -155,7 +155,8 @@ export class ModelController {
       downloaded = true;
     } catch (error) {
       if (this.cancelRequested) this.notice = `Download of ${request.label} stopped. Choose it again to continue where it left off.`;
-      else this.options.onError(`Could not download ${request.label}: ${errorMessage(error)}`);
+      // A dead engine is reported once, by its own notice.
+      else if (!engineStopped(error)) this.options.onError(`Could not download ${request.label}: ${errorMessage(error)}`);
     }
     this.download = null;
     this.pendingId = null;
@@ -178,7 +179,7 @@ export class ModelController {
       });
       this.setModel(model, id);
     } catch (error) {
-      this.options.onError(`Could not load ${labelOf(source, this.cached)}: ${errorMessage(error)}`);
+      if (!engineStopped(error)) this.options.onError(`Could not load ${labelOf(source, this.cached)}: ${errorMessage(error)}`);
     }
     this.pendingId = null;
     this.loadProgress = null;

@@ -126,8 +126,22 @@ export interface GenerationResult {
   contextShifts: number;
 }
 
+/** What happened to the engine while no call was waiting to hear of it. */
+export type EngineNotice =
+  /** The GPU device was lost while no reply was being written (a reply reports the loss itself).
+   *  The model was loaded again on a new device (`model`), or that failed (`model` null). */
+  { type: 'gpu-reset'; message: string; model: ModelInfo | null };
+
 export interface EngineApi {
-  /** Loads a model, replacing (and freeing) the current one. Rejects with a message for the user. */
+  /**
+   * Called once by the page as the worker starts. The worker holds the Web Lock `lifeLock` from
+   * then until it ends, so the page can tell when it dies; `onNotice` hears of what happens to the
+   * engine when no call is waiting.
+   */
+  attach(lifeLock: string, onNotice: (notice: EngineNotice) => void): Promise<void>;
+  /** Loads a model, replacing (and freeing) the current one. Rejects with a message for the user; a
+   *  model that fails before its weights are read (a missing file, a shape this GPU cannot hold)
+   *  leaves the current one loaded. */
   load(source: ModelSource, options: LoadOptions, onProgress?: (progress: LoadProgress) => void): Promise<ModelInfo>;
   /** Frees the current model's GPU memory. */
   unload(): Promise<void>;

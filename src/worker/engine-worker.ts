@@ -6,6 +6,15 @@ import type { EngineApi } from './engine-api.ts';
 const engine = new Engine();
 
 const api: EngineApi = {
+  attach: async (lifeLock, onNotice) => {
+    engine.onNotice(onNotice);
+    // The lock is released only when this worker ends, however it ends (a crash, out of memory,
+    // closed): the page is waiting for it to learn that.
+    await new Promise<void>((held) => void navigator.locks.request(lifeLock, () => {
+      held();
+      return new Promise<never>(() => {});
+    }));
+  },
   load: (source, options, onProgress) => engine.load(source, options, onProgress),
   unload: () => engine.unload(),
   logits: (tokens, options) => engine.logits(tokens, options),

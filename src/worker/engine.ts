@@ -4,11 +4,11 @@ import parserWasmUrl from '../generated/weights-parser.wasm?url';
 import { createGpuContext, type GpuContext } from '../gpu/device.ts';
 import { Gpt2Gpu } from '../gpu/gpt2-gpu.ts';
 import { unsupportedShapeReason } from '../gpu/kernels.ts';
-import { GpuWeights } from '../gpu/gpu-weights.ts';
+import { bufferLimitReason, GpuLimitError, GpuWeights } from '../gpu/gpu-weights.ts';
 import { parameterCount } from '../model/config.ts';
 import type { MatrixDtype } from '../model/weight-layout.ts';
 import type {
-  CachedModel, DownloadProgress, DownloadRequest, EngineStats, GenerationEvent, GenerationResult, GenerationSettings,
+  CachedModel, DownloadProgress, DownloadRequest, EngineNotice, EngineStats, GenerationEvent, GenerationResult, GenerationSettings,
   LoadOptions, LoadProgress, LogitsOptions, LogitsResult, ModelInfo, ModelSource, StorageInfo,
 } from './engine-api.ts';
 import { generate } from './generation.ts';
@@ -51,6 +51,12 @@ export class Engine {
   private recovery?: Promise<void>;
   /** Why the GPU was lost, until a generation has reported it. */
   private deviceLostMessage?: string;
+  private noticeListeners: ((notice: EngineNotice) => void)[] = [];
+
+  /** Calls `listener` with what happens to the engine when no call is waiting (see EngineNotice). */
+  onNotice(listener: (notice: EngineNotice) => void): void {
+    this.noticeListeners.push(listener);
+  }
 
   private modelStore(): Promise<ModelStore> {
     this.store ??= ModelStore.open();
@@ -78,15 +84,21 @@ export class Engine {
    */
   private onDeviceLost(info: GPUDeviceLostInfo): void {
     this.gpu = undefined;
-    this.deviceLostMessage = info.message || `the GPU device was lost (${info.reason})`;
+    const reason = info.message || `the GPU device was lost (${info.reason})`;
+    this.deviceLostMessage = reason;
     const reload = this.model && this.lastLoad;
     this.model = undefined;
-    if (reload) {
-      this.recovery = this.load(reload.source, reload.options).then(
-        () => undefined,
-        () => undefined, // the next generate says "no model is loaded"; the load error was the user's to see
-      ).finally(() => (this.recovery = undefined));
-    }
+    if (!reload) return;
+    // A reply being written says what happened in its own error; otherwise no one would know.
+    const notify = this.generating ? () => {} : (notice: EngineNotice) => this.noticeListeners.forEach((listener) => listener(notice));
+    this.recovery = this.load(reload.source, reload.options).then(
+      (model) => notify({ type: 'gpu-reset', model, message: `The GPU was reset (${reason}); the model was loaded again and is ready.` }),
+      (error: unknown) => notify({
+        type: 'gpu-reset',
+        model: null,
+        message: `The GPU was reset (${reason}) and loading the model again failed (${(error as Error).message}): choose it again in the model list.`,
+      }),
+    ).finally(() => (this.recovery = undefined));
   }
 
   /** Whether the GPU was lost: a failed GPU call can reach us a moment before `device.lost` does. */
@@ -107,8 +119,6 @@ export class Engine {
     const gpu = await this.gpuContext();
     this.parserModule ??= WebAssembly.compileStreaming(fetch(parserWasmUrl));
     const parser = await WeightsParser.create(await this.parserModule);
-    // Free the previous model first: two large models may not fit in GPU memory together.
-    await this.unload();
 
     // A saved model is its files on disk, streamed like files the user picked.
     const files: ModelSource = source.kind === 'cached'
@@ -122,6 +132,11 @@ export class Engine {
         checkConfig: (config) => {
           const reason = unsupportedShapeReason(config);
           if (reason) throw new Error(`this model cannot run on WebGPU: ${reason}`);
+          const limitReason = bufferLimitReason(config, weightsDtype, gpu.device.limits);
+          if (limitReason) throw new GpuLimitError(limitReason);
+          // Free the previous model only now, so a model refused above leaves it loaded; and before
+          // any weight is allocated, since two large models may not fit in GPU memory together.
+          this.freeModel();
         },
         onProgress: (bytesDone, bytesTotal) => onProgress?.({ phase: 'weights', bytesDone, bytesTotal }),
       });
@@ -148,6 +163,10 @@ export class Engine {
   }
 
   async unload(): Promise<void> {
+    this.freeModel();
+  }
+
+  private freeModel(): void {
     this.model?.gpt2.destroy();
     this.model?.weights.destroy();
     this.model = undefined;

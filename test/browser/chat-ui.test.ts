@@ -16,6 +16,7 @@ import type {
   ModelSource,
 } from '../../src/worker/engine-api.ts';
 import type { AppEngine } from '../../src/ui/app-engine.ts';
+import type { EngineClientNotice } from '../../src/worker/engine-client.ts';
 import { ConversationStore } from '../../src/ui/conversation-store.ts';
 import '../../src/ui/gpt2-app.ts';
 import type { Gpt2App } from '../../src/ui/gpt2-app.ts';
@@ -58,6 +59,13 @@ class FakeEngine implements AppEngine {
   private generation: Deferred<GenerationResult> | null = null;
   private onDownloadProgress: ((progress: DownloadProgress) => void) | null = null;
   private download_: Deferred<CachedModel> | null = null;
+  private noticeListeners: ((notice: EngineClientNotice) => void)[] = [];
+
+  onNotice = (listener: (notice: EngineClientNotice) => void) => void this.noticeListeners.push(listener);
+
+  notify(notice: EngineClientNotice): void {
+    for (const listener of this.noticeListeners) listener(notice);
+  }
 
   api = {
     abort: async () => {
