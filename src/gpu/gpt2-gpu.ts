@@ -5,6 +5,7 @@
 // values of every layer are appended to the cache, so a decode step costs one token's work.
 // All buffers and bind groups are made once, in the constructor; a pass is one command submission.
 import type { Gpt2Config } from '../model/config.ts';
+import { checkedTokenIds, type ForwardOutput, type Gpt2Model } from '../model/gpt2-model.ts';
 import { WeightKind } from '../model/weight-layout.ts';
 import { Gpt2Kernels, STEP_UNIFORM_SIZE, attentionScoresLength } from './kernels.ts';
 import type { GpuWeights } from './gpu-weights.ts';
@@ -12,9 +13,6 @@ import type { GpuWeights } from './gpu-weights.ts';
 /** Rows of the final LayerNorm + LM head computed per dispatch when every position's logits are
  *  wanted; bounds the logits buffer to HEAD_ROWS × vocab. */
 const HEAD_ROWS = 16;
-
-/** What a pass returns: the last position's logits, or the argmax of the last / every position. */
-export type ForwardOutput = 'last-logits' | 'last-argmax' | 'all-argmax';
 
 interface LayerBindGroups {
   attnNorm: GPUBindGroup;
@@ -35,7 +33,7 @@ interface HeadBindGroups {
   argmax: GPUBindGroup;
 }
 
-export class Gpt2Gpu {
+export class Gpt2Gpu implements Gpt2Model {
   private readonly kernels: Gpt2Kernels;
   private readonly buffers: GPUBuffer[] = [];
   // Uniforms: this pass's rows and position; and the head's fixed row counts (1, or HEAD_ROWS).
@@ -119,23 +117,13 @@ export class Gpt2Gpu {
     this.headForManyRows = head(manyRows);
   }
 
-  /**
-   * Runs `tokens` at positions [pos0, pos0 + tokens.length), appending their keys and values to
-   * the cache (whatever the cache held from pos0 on is overwritten). Returns the last position's
-   * logits (vocab floats), or the argmax token of the last position, or of every position.
-   */
   async forward(tokens: ArrayLike<number>, pos0: number, output: 'last-logits'): Promise<Float32Array>;
   async forward(tokens: ArrayLike<number>, pos0: number, output: 'last-argmax' | 'all-argmax'): Promise<Uint32Array>;
+  async forward(tokens: ArrayLike<number>, pos0: number, output: ForwardOutput): Promise<Float32Array | Uint32Array>;
   async forward(tokens: ArrayLike<number>, pos0: number, output: ForwardOutput): Promise<Float32Array | Uint32Array> {
-    const { nCtx, vocabSize } = this.config;
-    const rows = tokens.length;
-    if (rows < 1) throw new RangeError('forward needs at least one token');
-    if (!Number.isInteger(pos0) || pos0 < 0 || pos0 + rows > nCtx) {
-      throw new RangeError(`positions ${pos0}..${pos0 + rows - 1} do not fit the model's context of ${nCtx} tokens`);
-    }
-    const tokenIds = Uint32Array.from(tokens);
-    const invalid = tokenIds.findIndex((token, i) => token >= vocabSize || token !== tokens[i]);
-    if (invalid >= 0) throw new RangeError(`token ${tokens[invalid]} is not in the vocabulary (0..${vocabSize - 1})`);
+    const tokenIds = checkedTokenIds(this.config, tokens, pos0);
+    const rows = tokenIds.length;
+    const { vocabSize } = this.config;
 
     const queue = this.device.queue;
     queue.writeBuffer(this.tokens, 0, tokenIds);

@@ -2,7 +2,7 @@
 // parser streams the file, so the whole file never sits in memory. A device caps the size of one
 // buffer, so whether a model fits is known from its config before any weight is read.
 import type { Gpt2Config } from '../model/config.ts';
-import { WeightKind, type MatrixDtype, type WeightSink, type WeightSlot } from '../model/weight-layout.ts';
+import { WeightKind, slotIndex, type MatrixDtype, type WeightSink, type WeightSlot } from '../model/weight-layout.ts';
 import { MODEL_CATALOG } from '../models/catalog.ts';
 
 /** A model needs more GPU memory per buffer than this device allows. */
@@ -86,7 +86,7 @@ export class GpuWeights implements WeightSink {
 
   /** The buffer holding `kind` (of `layer`, for per-layer kinds). */
   get(kind: WeightKind, layer = -1): GPUBuffer {
-    const index = layer < 0 ? kind : 4 + layer * 12 + (kind - WeightKind.attnNormWeight);
+    const index = slotIndex(kind, layer);
     const slot = this.slots[index];
     if (!slot || slot.kind !== kind || slot.layer !== layer) throw new Error(`no weight of kind ${kind} for layer ${layer}`);
     return this.buffers[index];

@@ -44,3 +44,8 @@ export interface WeightSink {
   /** Copies `bytes` into slot `slotIndex` at `byteOffset`; `bytes` is only valid during the call. */
   write(slotIndex: number, byteOffset: number, bytes: Uint8Array): void;
 }
+
+/** The slot index of `kind` (of `layer`, for the per-layer kinds): 4 model-wide slots, then 12 per layer. */
+export function slotIndex(kind: WeightKind, layer = -1): number {
+  return layer < 0 ? kind : 4 + layer * 12 + (kind - WeightKind.attnNormWeight);
+}

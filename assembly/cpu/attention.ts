@@ -1,0 +1,62 @@
+// Causal self-attention over the KV cache, for `tokens` new tokens at positions [pos0, pos0 + tokens).
+//
+//   qkv     [tokens, 3C]  this pass's Q | K | V (from c_attn)
+//   kCache  [nCtx, C]     this layer's keys, position-major; vCache likewise
+//   out     [tokens, C]   each head's softmax(q·kᵀ / sqrt(headSize)) · v, heads side by side
+//   scores  [nHead, nCtx] scratch: each head's scores, then probabilities
+//
+// Heads [headStart, headEnd) only, so threads can split the heads. The new keys and values must be
+// in the cache first (writeKvCache). Needs headSize % 4 == 0.
+import { sum4 } from './simd';
+
+/** Appends this pass's keys and values to the layer's cache at positions [pos0, pos0 + tokens). */
+export function writeKvCache(kCache: usize, vCache: usize, qkv: usize, tokens: i32, pos0: i32, C: i32): void {
+  const rowBytes = <usize>C << 2;
+  for (let t: usize = 0; t < <usize>tokens; t++) {
+    const source = qkv + t * 3 * rowBytes;
+    const position = <usize>pos0 + t;
+    memory.copy(kCache + position * rowBytes, source + rowBytes, rowBytes);
+    memory.copy(vCache + position * rowBytes, source + 2 * rowBytes, rowBytes);
+  }
+}
+
+export function attention(
+  out: usize, qkv: usize, kCache: usize, vCache: usize, headScores: usize,
+  tokens: i32, pos0: i32, C: i32, nHead: i32, nCtx: i32, headStart: i32, headEnd: i32,
+): void {
+  const headSize = C / nHead;
+  const headBytes = <usize>headSize << 2;
+  const rowBytes = <usize>C << 2;
+  const scale: f32 = 1 / Mathf.sqrt(<f32>headSize);
+  for (let t = 0; t < tokens; t++) {
+    const visible = pos0 + t + 1; // causal: this token sees itself and everything before it
+    for (let h = headStart; h < headEnd; h++) {
+      const headOffset = <usize>h * headBytes;
+      const q = qkv + <usize>t * 3 * rowBytes + headOffset;
+      const scores = headScores + <usize>h * (<usize>nCtx << 2);
+      let largest: f32 = -Infinity;
+      for (let j = 0; j < visible; j++) {
+        const k = kCache + <usize>j * rowBytes + headOffset;
+        let dot = f32x4.splat(0);
+        for (let i: usize = 0; i < headBytes; i += 16) dot = f32x4.add(dot, f32x4.mul(v128.load(q + i), v128.load(k + i)));
+        const score = sum4(dot) * scale;
+        store<f32>(scores + (<usize>j << 2), score);
+        largest = max(largest, score);
+      }
+      let total: f32 = 0;
+      for (let j = 0; j < visible; j++) {
+        const p = Mathf.exp(load<f32>(scores + (<usize>j << 2)) - largest);
+        store<f32>(scores + (<usize>j << 2), p);
+        total += p;
+      }
+      const o = out + <usize>t * rowBytes + headOffset;
+      memory.fill(o, 0, headBytes);
+      const inverseTotal: f32 = <f32>1 / total;
+      for (let j = 0; j < visible; j++) {
+        const weight = f32x4.splat(load<f32>(scores + (<usize>j << 2)) * inverseTotal);
+        const v = vCache + <usize>j * rowBytes + headOffset;
+        for (let i: usize = 0; i < headBytes; i += 16) v128.store(o + i, f32x4.add(v128.load(o + i), f32x4.mul(weight, v128.load(v + i))));
+      }
+    }
+  }
+}

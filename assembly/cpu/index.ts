@@ -1,0 +1,17 @@
+// The CPU backend's kernels (WASM SIMD), one entry point for both builds: "cpu" on a private
+// memory, and "cpu-threads" on a shared memory that several workers' instances compute in at once.
+// Kernels only compute: they take byte addresses into memory laid out by the TypeScript side
+// (src/cpu/memory-plan.ts), never allocate, and keep no state, so any instance can run any slice.
+export { attention, writeKvCache } from './attention';
+export { addInPlace, geluInPlace } from './elementwise';
+export { argmax, embed } from './embedding';
+export { layerNorm } from './layernorm';
+export { linearF16, splitEvenOdd } from './linear-f16';
+export { linearF32 } from './linear-f32';
+export { linearI8, quantizeRowsI16, quantizeRowsI8 } from './linear-int8';
+export { sumF32 } from './read-bandwidth';
+
+/** Where the module's own static data ends: memory from here on is the caller's. */
+export function heapBase(): usize {
+  return __heap_base;
+}

@@ -1,0 +1,38 @@
+// Typed access to the CPU backend's WASM SIMD kernels (assembly/cpu/). Every pointer is a byte
+// address in the memory the kernels were instantiated with; sizes are element counts.
+
+export interface CpuKernels {
+  readonly memory: WebAssembly.Memory;
+  heapBase(): number;
+  /** out[t, r] = x[t] · W[r] + b[r] for rows [rowStart, rowEnd); x is `splitEvenOdd`-ed for f16. */
+  linearF32(out: number, x: number, weight: number, bias: number, tokens: number, rows: number, cols: number, rowStart: number, rowEnd: number): void;
+  linearF16(out: number, xSplit: number, weight: number, bias: number, tokens: number, rows: number, cols: number, rowStart: number, rowEnd: number): void;
+  linearI8(out: number, xq: number, xScales: number, weight: number, weightScales: number, bias: number,
+    tokens: number, rows: number, cols: number, rowStart: number, rowEnd: number): void;
+  splitEvenOdd(dst: number, src: number, count: number): void;
+  quantizeRowsI8(dst: number, scales: number, src: number, rows: number, cols: number): void;
+  quantizeRowsI16(dst: number, scales: number, src: number, tokens: number, cols: number): void;
+  layerNorm(out: number, x: number, weight: number, bias: number, tokens: number, C: number): void;
+  addInPlace(x: number, y: number, count: number): void;
+  geluInPlace(x: number, count: number): void;
+  writeKvCache(kCache: number, vCache: number, qkv: number, tokens: number, pos0: number, C: number): void;
+  attention(out: number, qkv: number, kCache: number, vCache: number, headScores: number,
+    tokens: number, pos0: number, C: number, nHead: number, nCtx: number, headStart: number, headEnd: number): void;
+  embed(out: number, tokenIds: number, tokens: number, pos0: number,
+    wte: number, wteScales: number, wteFormat: number, wpe: number, wpeFormat: number, C: number): void;
+  argmax(values: number, count: number): number;
+  sumF32(ptr: number, start: number, end: number): number;
+}
+
+/** The format codes of `embed` (assembly/cpu/embedding.ts). */
+export const WEIGHT_FORMAT_CODES = { f32: 0, f16: 1, int8: 2 } as const;
+
+/** The WASM page size, and the most a 32-bit memory can hold. */
+export const WASM_PAGE_BYTES = 65536;
+export const WASM_MAX_PAGES = 65536;
+
+/** Instantiates the kernels on `memory` (which must be shared for the threads build). */
+export async function instantiateCpuKernels(module: WebAssembly.Module, memory: WebAssembly.Memory): Promise<CpuKernels> {
+  const instance = await WebAssembly.instantiate(module, { env: { memory } });
+  return { ...(instance.exports as unknown as Omit<CpuKernels, 'memory'>), memory };
+}

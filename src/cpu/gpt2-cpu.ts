@@ -1,0 +1,193 @@
+// GPT-2's forward pass on the CPU (WASM SIMD kernels, assembly/cpu/) with a KV cache.
+//
+// The same model as src/gpu/gpt2-gpu.ts: one call runs T new tokens at positions [pos0, pos0 + T),
+// appending their keys and values to the cache. Activations (sized for a whole context) and the
+// cache are laid out once, after the weights, in the model's WASM memory. Linear layers and
+// attention split their rows / heads across kernel threads when there are any.
+import type { Gpt2Config } from '../model/config.ts';
+import { checkedTokenIds, type ForwardOutput, type Gpt2Model } from '../model/gpt2-model.ts';
+import { WeightKind } from '../model/weight-layout.ts';
+import { WEIGHT_FORMAT_CODES, type CpuKernels } from './cpu-kernels.ts';
+import type { CpuMemory } from './cpu-memory.ts';
+import type { CpuWeights, WeightPlacement } from './cpu-weights.ts';
+import type { KernelSplitter } from './kernel-split.ts';
+
+/** Rows of the final LayerNorm + LM head computed at once when every position's argmax is wanted. */
+const HEAD_ROWS = 16;
+
+/** Why the CPU kernels cannot run this shape, or null. */
+export function unsupportedCpuShapeReason(config: Gpt2Config): string | null {
+  // int8 rows are read 16 elements at a time, attention heads 4; every GPT-2 size has n_embd a
+  // multiple of 64 and heads of 64.
+  if (config.nEmbd % 16 !== 0) return `n_embd is ${config.nEmbd}; the CPU kernels need a multiple of 16`;
+  const headSize = config.nEmbd / config.nHead;
+  if (headSize % 4 !== 0) return `the head size is ${headSize}; the CPU kernels need a multiple of 4`;
+  return null;
+}
+
+interface Layer {
+  attnNormWeight: number;
+  attnNormBias: number;
+  qkvWeight: WeightPlacement;
+  qkvBias: number;
+  attnProjWeight: WeightPlacement;
+  attnProjBias: number;
+  mlpNormWeight: number;
+  mlpNormBias: number;
+  mlpUpWeight: WeightPlacement;
+  mlpUpBias: number;
+  mlpDownWeight: WeightPlacement;
+  mlpDownBias: number;
+  kCache: number; // (nCtx, C)
+  vCache: number; // (nCtx, C)
+}
+
+export class Gpt2Cpu implements Gpt2Model {
+  private readonly k: CpuKernels;
+  // Activations, sized for a whole context in one pass (byte addresses in the model's memory).
+  private readonly tokenIds: number; // (nCtx) i32
+  private readonly residual: number; // (nCtx, C) the residual stream x
+  private readonly normed: number; // (nCtx, C) LayerNorm output
+  private readonly qkv: number; // (nCtx, 3C)
+  private readonly headScores: number; // (nHead, nCtx) attention scratch
+  private readonly attended: number; // (nCtx, C) attention output, before c_proj
+  private readonly projected: number; // (nCtx, C) c_proj output, before the residual add
+  private readonly mlpHidden: number; // (nCtx, 4C) after c_fc and GELU
+  private readonly linearInput: number; // (nCtx, 4C) a linear layer's input in its kernel's form (f16: split, int8: i16)
+  private readonly linearInputScales: number; // (nCtx) int8: the input rows' scales
+  private readonly headNormed: number; // (HEAD_ROWS, C)
+  private readonly logits: number; // (HEAD_ROWS, vocab)
+  private readonly noBias: number; // (vocab) zeros: the LM head has no bias
+  private readonly layers: Layer[];
+
+  constructor(
+    private readonly cpu: CpuMemory,
+    readonly config: Gpt2Config,
+    private readonly weights: CpuWeights,
+    private readonly splitter: KernelSplitter,
+  ) {
+    const { nCtx, nEmbd: C, nHead, vocabSize, nLayer } = config;
+    this.k = cpu.kernels;
+    const floats = (label: string, count: number) => cpu.allocate(count * 4, `the ${label}`);
+    this.tokenIds = floats('token ids', nCtx);
+    this.residual = floats('residual stream', nCtx * C);
+    this.normed = floats('LayerNorm output', nCtx * C);
+    this.qkv = floats('queries, keys and values', nCtx * 3 * C);
+    this.headScores = floats('attention scores', nHead * nCtx);
+    this.attended = floats('attention output', nCtx * C);
+    this.projected = floats('projection output', nCtx * C);
+    this.mlpHidden = floats('MLP activations', nCtx * 4 * C);
+    this.linearInput = floats('linear layer input', nCtx * 4 * C);
+    this.linearInputScales = floats('linear layer input scales', nCtx);
+    this.headNormed = floats('LM head input', HEAD_ROWS * C);
+    this.logits = floats('logits', HEAD_ROWS * vocabSize);
+    this.noBias = floats('LM head bias', vocabSize);
+    this.cpu.bytes(this.noBias, vocabSize * 4).fill(0);
+    const w = (kind: WeightKind, layer: number) => weights.get(kind, layer);
+    const v = (kind: WeightKind, layer: number) => weights.get(kind, layer).address;
+    this.layers = Array.from({ length: nLayer }, (_, layer) => ({
+      attnNormWeight: v(WeightKind.attnNormWeight, layer),
+      attnNormBias: v(WeightKind.attnNormBias, layer),
+      qkvWeight: w(WeightKind.qkvWeight, layer),
+      qkvBias: v(WeightKind.qkvBias, layer),
+      attnProjWeight: w(WeightKind.attnProjWeight, layer),
+      attnProjBias: v(WeightKind.attnProjBias, layer),
+      mlpNormWeight: v(WeightKind.mlpNormWeight, layer),
+      mlpNormBias: v(WeightKind.mlpNormBias, layer),
+      mlpUpWeight: w(WeightKind.mlpUpWeight, layer),
+      mlpUpBias: v(WeightKind.mlpUpBias, layer),
+      mlpDownWeight: w(WeightKind.mlpDownWeight, layer),
+      mlpDownBias: v(WeightKind.mlpDownBias, layer),
+      kCache: floats(`layer ${layer} key cache`, nCtx * C),
+      vCache: floats(`layer ${layer} value cache`, nCtx * C),
+    }));
+  }
+
+  async forward(tokens: ArrayLike<number>, pos0: number, output: 'last-logits'): Promise<Float32Array>;
+  async forward(tokens: ArrayLike<number>, pos0: number, output: 'last-argmax' | 'all-argmax'): Promise<Uint32Array>;
+  async forward(tokens: ArrayLike<number>, pos0: number, output: ForwardOutput): Promise<Float32Array | Uint32Array>;
+  async forward(tokens: ArrayLike<number>, pos0: number, output: ForwardOutput): Promise<Float32Array | Uint32Array> {
+    const tokenIds = checkedTokenIds(this.config, tokens, pos0);
+    const T = tokenIds.length;
+    new Uint32Array(this.cpu.memory.buffer, this.tokenIds, T).set(tokenIds);
+    this.blocks(T, pos0);
+    if (output === 'all-argmax') {
+      const argmax = new Uint32Array(T);
+      for (let first = 0; first < T; first += HEAD_ROWS) {
+        const rows = Math.min(HEAD_ROWS, T - first);
+        this.head(first, rows);
+        for (let row = 0; row < rows; row++) argmax[first + row] = this.argmaxOfRow(row);
+      }
+      return argmax;
+    }
+    this.head(T - 1, 1);
+    if (output === 'last-argmax') return Uint32Array.of(this.argmaxOfRow(0));
+    return this.cpu.floats(this.logits, this.config.vocabSize).slice();
+  }
+
+  /** Embeddings and every transformer block: leaves the residual stream of all T rows in `residual`. */
+  private blocks(T: number, pos0: number): void {
+    const { nEmbd: C, nHead, nCtx } = this.config;
+    const k = this.k;
+    const wte = this.weights.get(WeightKind.tokenEmbedding);
+    k.embed(this.residual, this.tokenIds, T, pos0,
+      wte.address, wte.scales, this.formatCode(WeightKind.tokenEmbedding),
+      this.weights.get(WeightKind.positionEmbedding).address, this.formatCode(WeightKind.positionEmbedding), C);
+    for (const layer of this.layers) {
+      // x = x + attn(ln_1(x))
+      k.layerNorm(this.normed, this.residual, layer.attnNormWeight, layer.attnNormBias, T, C);
+      this.linear(this.qkv, this.normed, layer.qkvWeight, layer.qkvBias, T, 3 * C, C);
+      k.writeKvCache(layer.kCache, layer.vCache, this.qkv, T, pos0, C);
+      this.splitter.run('attention', [this.attended, this.qkv, layer.kCache, layer.vCache, this.headScores, T, pos0, C, nHead, nCtx], nHead, 1);
+      this.linear(this.projected, this.attended, layer.attnProjWeight, layer.attnProjBias, T, C, C);
+      k.addInPlace(this.residual, this.projected, T * C);
+      // x = x + mlp(ln_2(x))
+      k.layerNorm(this.normed, this.residual, layer.mlpNormWeight, layer.mlpNormBias, T, C);
+      this.linear(this.mlpHidden, this.normed, layer.mlpUpWeight, layer.mlpUpBias, T, 4 * C, C);
+      k.geluInPlace(this.mlpHidden, T * 4 * C);
+      this.linear(this.projected, this.mlpHidden, layer.mlpDownWeight, layer.mlpDownBias, T, C, 4 * C);
+      k.addInPlace(this.residual, this.projected, T * C);
+    }
+  }
+
+  /** logits[0 .. rows) = ln_f(x[first .. first + rows)) · wteᵀ: the LM head is tied to wte, no bias. */
+  private head(first: number, rows: number): void {
+    const { nEmbd: C, vocabSize } = this.config;
+    this.k.layerNorm(this.headNormed, this.residual + first * C * 4,
+      this.weights.get(WeightKind.finalNormWeight).address, this.weights.get(WeightKind.finalNormBias).address, rows, C);
+    this.linear(this.logits, this.headNormed, this.weights.get(WeightKind.tokenEmbedding), this.noBias, rows, vocabSize, C);
+  }
+
+  private argmaxOfRow(row: number): number {
+    const { vocabSize } = this.config;
+    return this.k.argmax(this.logits + row * vocabSize * 4, vocabSize);
+  }
+
+  /** out[T, rows] = x[T, cols] · Wᵀ + b, in the weights' format. */
+  private linear(out: number, x: number, weight: WeightPlacement, bias: number, T: number, rows: number, cols: number): void {
+    const k = this.k;
+    switch (this.weights.dtype) {
+      case 'f32':
+        this.splitter.run('linearF32', [out, x, weight.address, bias, T, rows, cols], rows, 4);
+        return;
+      case 'f16':
+        k.splitEvenOdd(this.linearInput, x, T * cols);
+        this.splitter.run('linearF16', [out, this.linearInput, weight.address, bias, T, rows, cols], rows, 4);
+        return;
+      case 'int8':
+        k.quantizeRowsI16(this.linearInput, this.linearInputScales, x, T, cols);
+        this.splitter.run('linearI8',
+          [out, this.linearInput, this.linearInputScales, weight.address, weight.scales, bias, T, rows, cols], rows, 4);
+        return;
+    }
+  }
+
+  private formatCode(kind: WeightKind): number {
+    return WEIGHT_FORMAT_CODES[this.weights.formatOf(kind)];
+  }
+
+  /** The memory (weights included) goes when the last reference to it does; threads stop now. */
+  destroy(): void {
+    this.splitter.close();
+  }
+}

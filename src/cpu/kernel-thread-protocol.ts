@@ -1,0 +1,29 @@
+// The shared control block between KernelThreads (kernel-threads.ts) and each kernel thread
+// (kernel-thread.ts): Int32s, one slot per helper thread.
+//
+//   [busy, failed, slot 0, slot 1, ...]
+//   slot: [generation, kernel id, args × MAX_ARGS, rangeStart, rangeEnd]
+//
+// The caller fills a slot and bumps its generation; the thread runs the kernel on the range and
+// decrements `busy` (setting `failed` if the kernel threw).
+import type { SplitKernel } from './kernel-split.ts';
+
+export const MAX_ARGS = 12;
+export const SLOT_INTS = 4 + MAX_ARGS;
+export const CONTROL = { busy: 0, failed: 1, slots: 2 } as const;
+
+export const KERNEL_IDS: Record<SplitKernel, number> = { linearF32: 0, linearF16: 1, linearI8: 2, attention: 3 };
+export const KERNEL_NAMES = Object.keys(KERNEL_IDS) as SplitKernel[];
+
+export function controlBlockInts(helpers: number): number {
+  return CONTROL.slots + helpers * SLOT_INTS;
+}
+
+/** The first message to a kernel thread; it answers 'ready' (or { error }). */
+export interface KernelThreadInit {
+  kernels: WebAssembly.Module;
+  memory: WebAssembly.Memory;
+  control: Int32Array;
+  /** Which slot is this thread's. */
+  index: number;
+}

@@ -1,0 +1,46 @@
+// Loads a checkpoint into the CPU backend: a fresh WASM memory, the weights streamed into it by
+// the parser (int8 quantized on the way), then activations and the KV cache after them.
+import type { Gpt2Config } from '../model/config.ts';
+import { loadWeights, type WeightsSource } from '../worker/load-weights.ts';
+import type { WeightsParser } from '../worker/weights-parser.ts';
+import { CpuMemory } from './cpu-memory.ts';
+import { CpuWeights, type CpuWeightsDtype } from './cpu-weights.ts';
+import { Gpt2Cpu, unsupportedCpuShapeReason } from './gpt2-cpu.ts';
+import { SingleThread, type KernelSplitter } from './kernel-split.ts';
+
+export interface CpuModelOptions {
+  dtype: CpuWeightsDtype;
+  /** The kernels' module: the threads build (shared memory) when `threads` is given. */
+  kernels: WebAssembly.Module;
+  /** Starts kernel threads on the model's (shared) memory; left out, everything runs on this thread. */
+  threads?: (memory: CpuMemory) => Promise<KernelSplitter>;
+  signal?: AbortSignal;
+  onProgress?: (bytesRead: number, totalBytes: number) => void;
+}
+
+export interface LoadedCpuModel {
+  model: Gpt2Cpu;
+  weights: CpuWeights;
+  memory: CpuMemory;
+}
+
+export async function loadCpuModel(parser: WeightsParser, source: WeightsSource, options: CpuModelOptions): Promise<LoadedCpuModel> {
+  const memory = await CpuMemory.create(options.kernels, { shared: options.threads !== undefined });
+  const weights = new CpuWeights(memory, options.dtype);
+  const config: Gpt2Config = await loadWeights(parser, source, weights, {
+    matrixDtype: weights.parserDtype,
+    signal: options.signal,
+    onProgress: options.onProgress,
+    checkConfig: (config) => {
+      const reason = unsupportedCpuShapeReason(config);
+      if (reason) throw new Error(`this model cannot run on the CPU backend: ${reason}`);
+    },
+  });
+  const splitter = options.threads ? await options.threads(memory) : new SingleThread(memory.kernels);
+  try {
+    return { model: new Gpt2Cpu(memory, config, weights, splitter), weights, memory };
+  } catch (error) {
+    splitter.close();
+    throw error;
+  }
+}

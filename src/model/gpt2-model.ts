@@ -1,0 +1,34 @@
+// What the engine needs of a GPT-2 backend (WebGPU or CPU): a forward pass over new tokens with
+// a KV cache, returning only what the caller asked for.
+import type { Gpt2Config } from './config.ts';
+
+/** What a pass returns: the last position's logits, or the argmax of the last / every position. */
+export type ForwardOutput = 'last-logits' | 'last-argmax' | 'all-argmax';
+
+export interface Gpt2Model {
+  readonly config: Gpt2Config;
+  /**
+   * Runs `tokens` at positions [pos0, pos0 + tokens.length), appending their keys and values to
+   * the cache (whatever the cache held from pos0 on is overwritten). Returns the last position's
+   * logits (vocab floats), or the argmax token of the last position, or of every position.
+   */
+  forward(tokens: ArrayLike<number>, pos0: number, output: 'last-logits'): Promise<Float32Array>;
+  forward(tokens: ArrayLike<number>, pos0: number, output: 'last-argmax' | 'all-argmax'): Promise<Uint32Array>;
+  forward(tokens: ArrayLike<number>, pos0: number, output: ForwardOutput): Promise<Float32Array | Uint32Array>;
+  /** Frees activations and caches. */
+  destroy(): void;
+}
+
+/** The token ids of a forward pass, checked against the vocabulary and the context. */
+export function checkedTokenIds(config: Gpt2Config, tokens: ArrayLike<number>, pos0: number): Uint32Array<ArrayBuffer> {
+  const { nCtx, vocabSize } = config;
+  const count = tokens.length;
+  if (count < 1) throw new RangeError('forward needs at least one token');
+  if (!Number.isInteger(pos0) || pos0 < 0 || pos0 + count > nCtx) {
+    throw new RangeError(`positions ${pos0}..${pos0 + count - 1} do not fit the model's context of ${nCtx} tokens`);
+  }
+  const tokenIds = Uint32Array.from(tokens);
+  const invalid = tokenIds.findIndex((token, i) => token >= vocabSize || token !== tokens[i]);
+  if (invalid >= 0) throw new RangeError(`token ${tokens[invalid]} is not in the vocabulary (0..${vocabSize - 1})`);
+  return tokenIds;
+}

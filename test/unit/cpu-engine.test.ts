@@ -1,0 +1,103 @@
+// The CPU backend (WASM SIMD kernels) in Node, on the shared tiny GPT-2, against results from an
+// independent float64 implementation: the same bounds as the WebGPU engine's fixture test.
+import { readFileSync } from 'node:fs';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { loadCpuModel, type LoadedCpuModel } from '../../src/cpu/load-cpu-model.ts';
+import type { CpuWeightsDtype } from '../../src/cpu/cpu-weights.ts';
+import { KernelThreads } from '../../src/cpu/kernel-threads.ts';
+import { nodeKernelThread } from '../support/node-kernel-threads.ts';
+import type { ExpectedCase } from '../support/fixture-expected.ts';
+import { FIXTURES, createParser, fixture, memoryFile } from './weights-helpers.ts';
+import type { WeightsSource } from '../../src/worker/load-weights.ts';
+
+const kernels = new WebAssembly.Module(readFileSync('src/generated/cpu-kernels.wasm'));
+const threadedKernels = new WebAssembly.Module(readFileSync('src/generated/cpu-kernels-threads.wasm'));
+const cases: ExpectedCase[] = JSON.parse(readFileSync(`${FIXTURES}/expected.json`, 'utf8')).cases;
+
+function maxAbsDifference(a: ArrayLike<number>, b: ArrayLike<number>): number {
+  let largest = 0;
+  for (let i = 0; i < a.length; i++) largest = Math.max(largest, Math.abs(a[i] - b[i]));
+  return largest;
+}
+
+function source(file: string): WeightsSource {
+  const legacy = file.endsWith('.bin');
+  return {
+    format: legacy ? 'legacy-bin' : 'safetensors',
+    config: legacy ? { format: 'text', bytes: fixture('gpt2_config.txt') } : { format: 'json', bytes: fixture('config.json') },
+    files: [memoryFile(file, fixture(file), 1 << 20)],
+  };
+}
+
+async function load(file: string, dtype: CpuWeightsDtype, threads: number): Promise<LoadedCpuModel> {
+  if (threads === 1) return loadCpuModel(await createParser(), source(file), { dtype, kernels });
+  return loadCpuModel(await createParser(), source(file), {
+    dtype,
+    kernels: threadedKernels,
+    threads: (memory) => KernelThreads.start(memory, threadedKernels, threads, nodeKernelThread),
+  });
+}
+
+interface Variant {
+  file: string;
+  dtype: CpuWeightsDtype;
+  expected: 'last_logits' | 'last_logits_f16_weights';
+  tolerance: number;
+  /** Kernel threads sharing the model's memory (1: none). */
+  threads: number;
+}
+
+const variants: Variant[] = [
+  { file: 'model.safetensors', dtype: 'f32', expected: 'last_logits', tolerance: 1e-3, threads: 1 },
+  { file: 'gpt2_weights.bin', dtype: 'f32', expected: 'last_logits', tolerance: 1e-3, threads: 1 },
+  { file: 'model.f16.safetensors', dtype: 'f32', expected: 'last_logits_f16_weights', tolerance: 2e-2, threads: 1 },
+  { file: 'model.f16.safetensors', dtype: 'f16', expected: 'last_logits_f16_weights', tolerance: 2e-2, threads: 1 },
+  { file: 'model.safetensors', dtype: 'f16', expected: 'last_logits', tolerance: 2e-2, threads: 1 },
+  // Three threads, so the 4-row ranges and 4 heads split unevenly.
+  { file: 'model.safetensors', dtype: 'f32', expected: 'last_logits', tolerance: 1e-3, threads: 3 },
+  { file: 'model.f16.safetensors', dtype: 'f16', expected: 'last_logits_f16_weights', tolerance: 2e-2, threads: 3 },
+];
+
+for (const variant of variants) {
+  describe(`CPU backend, ${variant.file} as ${variant.dtype}, ${variant.threads} thread(s)`, () => {
+    let loaded: LoadedCpuModel;
+    beforeAll(async () => {
+      loaded = await load(variant.file, variant.dtype, variant.threads);
+      expect(loaded.model.config).toEqual({ vocabSize: 50257, nCtx: 128, nEmbd: 64, nLayer: 2, nHead: 4 });
+    });
+    afterAll(() => loaded?.model.destroy());
+
+    it('matches the reference logits and every position\'s argmax', async () => {
+      for (const testCase of cases) {
+        const logits = await loaded.model.forward(testCase.tokens, 0, 'last-logits');
+        expect(maxAbsDifference(logits, testCase[variant.expected])).toBeLessThan(variant.tolerance);
+        const argmax = await loaded.model.forward(testCase.tokens, 0, 'all-argmax');
+        expect(Array.from(argmax)).toEqual(testCase.all_positions_argmax);
+      }
+    });
+
+    it('greedy continuations through the KV cache match', async () => {
+      for (const testCase of cases) {
+        const generated: number[] = [];
+        let next = (await loaded.model.forward(testCase.tokens, 0, 'last-argmax'))[0];
+        for (let position = testCase.tokens.length; generated.length < testCase.greedy_continuation.length; position++) {
+          generated.push(next);
+          next = (await loaded.model.forward([next], position, 'last-argmax'))[0];
+        }
+        expect(generated).toEqual(testCase.greedy_continuation);
+      }
+    });
+
+    it('feeding the full 128-token context one token at a time through the KV cache matches', async () => {
+      const full = cases.find((testCase) => testCase.tokens.length === 128)!;
+      const argmax: number[] = [];
+      for (let position = 0; position < full.tokens.length - 1; position++) {
+        argmax.push((await loaded.model.forward([full.tokens[position]], position, 'last-argmax'))[0]);
+      }
+      const logits = await loaded.model.forward(full.tokens.slice(-1), full.tokens.length - 1, 'last-logits');
+      expect(maxAbsDifference(logits, full[variant.expected])).toBeLessThan(variant.tolerance);
+      argmax.push(logits.indexOf(Math.max(...logits)));
+      expect(argmax).toEqual(full.all_positions_argmax);
+    });
+  });
+}
