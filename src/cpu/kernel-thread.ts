@@ -21,7 +21,8 @@ export async function startKernelThread(init: KernelThreadInit, reply: (message:
 }
 
 function serve(kernels: CpuKernels, control: Int32Array, slot: number): never {
-  let generation = Atomics.load(control, slot);
+  // Slots start at generation 0; work may already be waiting by the time this thread gets here.
+  let generation = 0;
   const args = new Array<number>(MAX_ARGS);
   for (;;) {
     for (let spin = 0; Atomics.load(control, slot) === generation; spin++) {

@@ -15,6 +15,8 @@ export interface CpuModelOptions {
   /** Starts kernel threads on the model's (shared) memory; left out, everything runs on this thread. */
   threads?: (memory: CpuMemory) => Promise<KernelSplitter>;
   signal?: AbortSignal;
+  /** Called with the config once it is known to suit the CPU kernels, before any weight is read. */
+  checkConfig?: (config: Gpt2Config) => void;
   onProgress?: (bytesRead: number, totalBytes: number) => void;
 }
 
@@ -34,6 +36,7 @@ export async function loadCpuModel(parser: WeightsParser, source: WeightsSource,
     checkConfig: (config) => {
       const reason = unsupportedCpuShapeReason(config);
       if (reason) throw new Error(`this model cannot run on the CPU backend: ${reason}`);
+      options.checkConfig?.(config);
     },
   });
   const splitter = options.threads ? await options.threads(memory) : new SingleThread(memory.kernels);

@@ -1,12 +1,17 @@
 // The page behind `npm run bench`: saves a model in the app's storage, then loads it in the
-// engine worker and times loading, prompt processing and decoding through the engine's own API;
-// on a device of its own it measures the adapter's read bandwidth and profiles each kernel.
+// engine worker on the backend asked for and times loading, prompt processing and decoding
+// through the engine's own API. Around those timings it measures the read bandwidth of what does
+// the work: on WebGPU the adapter's (and profiles each kernel on a device of its own), on the CPU
+// the WASM SIMD read loop's with as many threads as the engine uses (and it times a decode step's
+// linear layers alone).
 // Results are plain JSON so they cross Playwright's page boundary.
+import { availableKernelThreads } from '../cpu/web-kernel-thread.ts';
 import { createGpuContext } from '../gpu/device.ts';
 import type { Gpt2Config } from '../model/config.ts';
-import type { MatrixDtype } from '../model/weight-layout.ts';
-import type { GenerationSettings } from '../worker/engine-api.ts';
+import type { Backend, GenerationSettings, ModelInfo, WeightsDtype } from '../worker/engine-api.ts';
 import { startEngine, type EngineClient } from '../worker/engine-client.ts';
+import { profileCpuLinearKernels } from './cpu-kernel-profile.ts';
+import { measureCpuReadBandwidth, type CpuReadBandwidth } from './cpu-read-bandwidth.ts';
 import { profileKernels, type KernelTiming } from './kernel-profile.ts';
 import { measureReadBandwidth, type ReadBandwidth } from './read-bandwidth.ts';
 
@@ -14,8 +19,11 @@ export interface BenchRequest {
   modelName: string;
   configUrl: string;
   weightsUrl: string;
+  backend: Backend;
   /** Left out, the engine chooses, as it does in the app. */
-  weightsDtype?: MatrixDtype;
+  weightsDtype?: WeightsDtype;
+  /** CPU: use at most this many threads (left out, as many as the page allows). */
+  threads?: number;
   promptTokens: number;
   decodeContexts: number[];
   /** Tokens decoded after each prompt. */
@@ -25,8 +33,13 @@ export interface BenchRequest {
 export interface BenchResult {
   model: string;
   config: Gpt2Config;
+  backend: Backend;
   adapter: string;
-  weights_dtype: MatrixDtype;
+  /** Threads computing: the CPU backend's kernel threads, 1 on WebGPU. */
+  threads: number;
+  /** Whether the page could share memory between threads (COOP + COEP): without it the CPU backend has one. */
+  cross_origin_isolated: boolean;
+  weights_dtype: WeightsDtype;
   weight_bytes: number;
   /** Every weight but the unused rows of wpe: what one decode step reads. */
   decode_weight_bytes_per_token: number;
@@ -37,13 +50,17 @@ export interface BenchResult {
   prefill_tokens_per_s: number;
   /** decode_ms_per_token_ctx<N> for every context asked for. */
   [decodeAtContext: `decode_ms_per_token_ctx${number}`]: number;
+  /** WebGPU: the adapter's; CPU: with as many threads as the decode used. */
   read_bandwidth_gbs: number;
+  /** CPU: one thread reading alone. */
+  read_bandwidth_single_thread_gbs?: number;
   read_bandwidth_bytes: number;
   /** Decode weight bytes per token ÷ decode time at the first context. */
   decode_weight_bandwidth_gbs: number;
   decode_bandwidth_fraction: number;
   /** Decode time per token ÷ prompt processing time per token. */
   prefill_speedup_per_token: number;
+  /** WebGPU: every kernel; CPU: a decode step's linear layers. */
   profile: KernelTiming[];
 }
 
@@ -65,14 +82,22 @@ async function promptOf(engine: EngineClient, length: number): Promise<string> {
   return text;
 }
 
-async function timeEngine(engine: EngineClient, request: BenchRequest) {
+interface EngineTimings {
+  info: ModelInfo;
+  loadMs: number;
+  prefillMs: number;
+  decodeMsPerToken: Record<number, number>;
+}
+
+async function timeEngine(engine: EngineClient, request: BenchRequest): Promise<EngineTimings> {
   const id = `bench:${request.modelName}`;
   log('saving the model in the browser\'s storage (not timed)');
   await engine.download({ id, label: `benchmark ${request.modelName}`, configUrl: request.configUrl, weightsUrl: request.weightsUrl });
 
-  log('loading the saved model');
+  log(`loading the saved model on ${request.backend === 'cpu' ? 'the CPU' : 'WebGPU'}`);
   const loadStarted = performance.now();
-  const info = await engine.load({ kind: 'cached', id }, request.weightsDtype ? { weightsDtype: request.weightsDtype } : {});
+  const info = await engine.load({ kind: 'cached', id },
+    { backend: request.backend, weightsDtype: request.weightsDtype, cpuThreads: request.threads });
   await engine.generate('the', greedy(1), () => {});
   const loadMs = performance.now() - loadStarted;
 
@@ -96,47 +121,78 @@ async function timeEngine(engine: EngineClient, request: BenchRequest) {
   return { info, loadMs, prefillMs: prefillMs[request.promptTokens], decodeMsPerToken: decodeMs };
 }
 
-type EngineTimings = Awaited<ReturnType<typeof timeEngine>>;
+/**
+ * The engine's timings between two measurements of the read bandwidth, of which the better counts,
+ * as the best of several runs does for the engine: the machine may be shared, and load that comes
+ * and goes should not favour either side.
+ */
+async function timeBetweenBandwidths<B>(request: BenchRequest, measure: () => Promise<B>, better: (a: B, b: B) => B) {
+  log('measuring the read bandwidth');
+  const before = await measure();
+  const engine = startEngine();
+  let timings: EngineTimings;
+  try {
+    timings = await timeEngine(engine, request);
+    await engine.api.deleteCachedModel(`bench:${request.modelName}`);
+  } finally {
+    engine.terminate();
+  }
+  log('measuring the read bandwidth again');
+  return { timings, readBandwidth: better(before, await measure()) };
+}
 
-async function run(request: BenchRequest): Promise<BenchResult> {
-  // The page's own device measures the adapter's read bandwidth before and after the engine's
-  // timings, and the better of the two counts, as the best of several runs does for the engine:
-  // the machine may be shared, and load that comes and goes should not favour either side.
+async function runOnGpu(request: BenchRequest): Promise<BenchResult> {
+  // The page's own device, so that the engine's buffers and the bandwidth's never share one.
   const gpu = await createGpuContext();
   try {
-    log('measuring the device\'s read bandwidth');
-    const bandwidthBefore = await measureReadBandwidth(gpu.device);
-    const engine = startEngine();
-    let timings: EngineTimings;
-    try {
-      timings = await timeEngine(engine, request);
-      await engine.api.deleteCachedModel(`bench:${request.modelName}`);
-    } finally {
-      engine.terminate();
-    }
-    log('measuring the device\'s read bandwidth again');
-    const bandwidthAfter = await measureReadBandwidth(gpu.device);
-    const readBandwidth = bandwidthBefore.gbPerSecond > bandwidthAfter.gbPerSecond ? bandwidthBefore : bandwidthAfter;
+    const { timings, readBandwidth } = await timeBetweenBandwidths(request, () => measureReadBandwidth(gpu.device),
+      (a, b) => (a.gbPerSecond > b.gbPerSecond ? a : b));
+    const { weightsDtype, config } = timings.info;
+    if (weightsDtype === 'int8') throw new Error('int8 weights are for the CPU backend only');
     log('profiling each kernel');
-    const profile = await profileKernels(gpu.device, timings.info.config, timings.info.weightsDtype,
+    const profile = await profileKernels(gpu.device, config, weightsDtype,
       { promptTokens: request.promptTokens, decodeContexts: request.decodeContexts });
-    return summarise(request, timings, readBandwidth, profile);
+    return { ...summarise(request, timings, readBandwidth), profile };
   } finally {
     gpu.device.destroy();
   }
 }
 
-function summarise(request: BenchRequest, timings: EngineTimings, readBandwidth: ReadBandwidth, profile: KernelTiming[]): BenchResult {
+async function runOnCpu(request: BenchRequest): Promise<BenchResult> {
+  // What the engine's worker will allow, since the bandwidth is measured before the model loads.
+  const threads = Math.min(request.threads ?? Infinity, availableKernelThreads());
+  log(`the CPU backend will use ${threads} thread${threads === 1 ? '' : 's'} ` +
+    `(cross-origin isolated: ${globalThis.crossOriginIsolated}, ${navigator.hardwareConcurrency} cores)`);
+  const { timings, readBandwidth } = await timeBetweenBandwidths(request, () => measureCpuReadBandwidth(threads),
+    (a: CpuReadBandwidth, b: CpuReadBandwidth) => ({
+      ...a,
+      gbPerSecond: Math.max(a.gbPerSecond, b.gbPerSecond),
+      singleThreadGbPerSecond: Math.max(a.singleThreadGbPerSecond, b.singleThreadGbPerSecond),
+    }));
+  if (timings.info.threads !== readBandwidth.threads) {
+    throw new Error(`the engine used ${timings.info.threads} threads but the read bandwidth was measured with ${readBandwidth.threads}`);
+  }
+  log('profiling the linear layers of a decode step');
+  const { config, weightsDtype: dtype } = timings.info;
+  const profile = await profileCpuLinearKernels({ config, dtype, threads });
+  return { ...summarise(request, timings, readBandwidth), read_bandwidth_single_thread_gbs: readBandwidth.singleThreadGbPerSecond, profile };
+}
+
+function summarise(request: BenchRequest, timings: EngineTimings, readBandwidth: ReadBandwidth): Omit<BenchResult, 'profile'> {
   const { info, loadMs, prefillMs, decodeMsPerToken } = timings;
   const { config } = info;
-  const bytesPerElement = info.weightsDtype === 'f16' ? 2 : 4;
-  const decodeWeightBytes = info.weightBytes - (config.nCtx - 1) * config.nEmbd * bytesPerElement;
+  // wpe is stored as the matrices are, but stays f32 under int8 (a token reads one row of it).
+  const wpeBytesPerElement = info.weightsDtype === 'f16' ? 2 : 4;
+  const decodeWeightBytes = info.weightBytes - (config.nCtx - 1) * config.nEmbd * wpeBytesPerElement;
   const firstDecodeMs = decodeMsPerToken[request.decodeContexts[0]];
   const decodeBandwidth = decodeWeightBytes / firstDecodeMs / 1e6;
   return {
     model: request.modelName,
     config,
+    backend: info.backend,
     adapter: info.adapter,
+    threads: info.threads,
+    cross_origin_isolated: globalThis.crossOriginIsolated,
     weights_dtype: info.weightsDtype,
     weight_bytes: info.weightBytes,
     decode_weight_bytes_per_token: decodeWeightBytes,
@@ -150,7 +206,6 @@ function summarise(request: BenchRequest, timings: EngineTimings, readBandwidth:
     decode_weight_bandwidth_gbs: decodeBandwidth,
     decode_bandwidth_fraction: decodeBandwidth / readBandwidth.gbPerSecond,
     prefill_speedup_per_token: firstDecodeMs / (prefillMs / request.promptTokens),
-    profile,
   };
 }
 
@@ -160,4 +215,5 @@ declare global {
   }
 }
 
-window.runBench = (request) => run(request).catch((error: Error) => ({ error: error.message }));
+window.runBench = (request) => (request.backend === 'cpu' ? runOnCpu(request) : runOnGpu(request))
+  .catch((error: Error) => ({ error: error.message }));

@@ -1,7 +1,6 @@
 // The one door between the UI (or a headless script) and the engine in its worker. Everything the
 // UI can ask of the model is here, typed; the worker exposes it with Comlink.
 import type { Gpt2Config } from '../model/config.ts';
-import type { MatrixDtype } from '../model/weight-layout.ts';
 
 export type WeightsFormat = 'safetensors' | 'legacy-bin';
 
@@ -50,10 +49,19 @@ export interface StorageInfo {
   persisted: boolean;
 }
 
+/** Where the model runs: WebGPU, or the CPU (WASM SIMD) where no real GPU is usable. */
+export type Backend = 'webgpu' | 'cpu';
+
+/** How matrices are stored: f16 halves memory and bandwidth; int8 (CPU only) quarters them. */
+export type WeightsDtype = 'f32' | 'f16' | 'int8';
+
 export interface LoadOptions {
-  /** Matrix storage on the GPU; f16 halves memory and bandwidth. Left out, the engine chooses
-   *  (f16) and reports its choice in ModelInfo.weightsDtype. */
-  weightsDtype?: MatrixDtype;
+  /** Left out, the engine chooses: WebGPU on a real GPU, the CPU with no adapter or a software one. */
+  backend?: Backend;
+  /** Left out, the engine chooses (f16 on WebGPU, int8 on the CPU); ModelInfo says which. */
+  weightsDtype?: WeightsDtype;
+  /** CPU backend: kernel threads to use (at most what the page allows; 1 without cross-origin isolation). */
+  cpuThreads?: number;
 }
 
 export interface LoadProgress {
@@ -66,10 +74,15 @@ export interface ModelInfo {
   name: string;
   config: Gpt2Config;
   parameterCount: number;
-  weightsDtype: MatrixDtype;
+  weightsDtype: WeightsDtype;
   weightBytes: number;
-  backend: 'webgpu';
+  backend: Backend;
+  /** Why the engine chose this backend, when the caller left it to the engine. */
+  backendReason: string;
+  /** The GPU adapter, or for the CPU backend the kernels and threads. */
   adapter: string;
+  /** Threads computing (1 on WebGPU, where the GPU does the work). */
+  threads: number;
   loadMs: number;
 }
 

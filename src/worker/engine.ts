@@ -1,18 +1,23 @@
-// The engine inside the worker: owns the GPU device and the loaded model, streams weight files
-// through the AssemblyScript parser onto the GPU, and runs the model.
+// The engine inside the worker: owns the GPU device (or the CPU backend's memory and threads) and
+// the loaded model, streams weight files through the AssemblyScript parser into it, and runs the model.
 import parserWasmUrl from '../generated/weights-parser.wasm?url';
+import cpuKernelsUrl from '../generated/cpu-kernels.wasm?url';
+import cpuKernelsThreadsUrl from '../generated/cpu-kernels-threads.wasm?url';
+import { KernelThreads } from '../cpu/kernel-threads.ts';
+import { loadCpuModel } from '../cpu/load-cpu-model.ts';
+import { availableKernelThreads, webKernelThread } from '../cpu/web-kernel-thread.ts';
 import { createGpuContext, type GpuContext } from '../gpu/device.ts';
 import { Gpt2Gpu } from '../gpu/gpt2-gpu.ts';
 import { unsupportedShapeReason } from '../gpu/kernels.ts';
 import { bufferLimitReason, GpuLimitError, GpuWeights } from '../gpu/gpu-weights.ts';
 import { parameterCount } from '../model/config.ts';
-import type { MatrixDtype } from '../model/weight-layout.ts';
+import type { Gpt2Model } from '../model/gpt2-model.ts';
 import type {
   CachedModel, DownloadProgress, DownloadRequest, EngineNotice, EngineStats, GenerationEvent, GenerationResult, GenerationSettings,
-  LoadOptions, LoadProgress, LogitsOptions, LogitsResult, ModelInfo, ModelSource, StorageInfo,
+  Backend, LoadOptions, LoadProgress, LogitsOptions, LogitsResult, ModelInfo, ModelSource, StorageInfo, WeightsDtype,
 } from './engine-api.ts';
 import { generate } from './generation.ts';
-import { loadWeights } from './load-weights.ts';
+import { loadWeights, type WeightsSource } from './load-weights.ts';
 import { downloadModel } from './model-download.ts';
 import { resolveModelSource } from './model-source.ts';
 import { ModelStore, storageInfo } from './model-store.ts';
@@ -20,15 +25,31 @@ import { encode } from './tokenizer.ts';
 import { WeightsParser } from './weights-parser.ts';
 
 interface LoadedModel {
-  gpt2: Gpt2Gpu;
-  weights: GpuWeights;
+  gpt2: Gpt2Model;
+  /** Frees the model's memory (GPU buffers, or the CPU backend's threads; its WASM memory goes with it). */
+  free(): void;
   info: ModelInfo;
 }
 
-/** Matrices are stored as f16 unless the caller asks for f32: decoding reads every weight once
- *  per token, so half the bytes is close to half the time, and on every device (f16 storage needs
- *  no shader-f16). Logits stay within ~2e-2 of f32 on the test fixtures. */
-const DEFAULT_WEIGHTS_DTYPE: MatrixDtype = 'f16';
+/** What a backend loads from: the parser and the model's files, resolved. */
+interface LoadContext {
+  parser: WeightsParser;
+  name: string;
+  resolved: WeightsSource;
+  onProgress?: (progress: LoadProgress) => void;
+}
+
+/**
+ * Unless the caller asks otherwise: on WebGPU, f16 matrices (decoding reads every weight once per
+ * token, so half the bytes is close to half the time, on every device: f16 storage needs no
+ * shader-f16; logits stay within ~2e-2 of f32 on the test fixtures); on the CPU, int8 (a quarter
+ * of the bytes and integer dot products: ~4× faster than f32 on the 124M shape; see
+ * docs/BENCHMARKS.md for its error).
+ */
+const DEFAULT_WEIGHTS_DTYPE: Record<Backend, WeightsDtype> = { webgpu: 'f16', cpu: 'int8' };
+
+/** Adapters that are the CPU pretending to be a GPU: WASM SIMD is several times faster on them. */
+const SOFTWARE_ADAPTER = /swiftshader|llvmpipe|lavapipe|software|microsoft basic render/i;
 
 function argmaxOf(values: Float32Array): number {
   let best = 0;
@@ -39,6 +60,8 @@ function argmaxOf(values: Float32Array): number {
 export class Engine {
   private gpu?: Promise<GpuContext>;
   private parserModule?: Promise<WebAssembly.Module>;
+  private cpuKernels?: Promise<WebAssembly.Module>;
+  private cpuThreadKernels?: Promise<WebAssembly.Module>;
   private model?: LoadedModel;
   private store?: Promise<ModelStore>;
   private generating = false;
@@ -86,9 +109,10 @@ export class Engine {
     this.gpu = undefined;
     const reason = info.message || `the GPU device was lost (${info.reason})`;
     this.deviceLostMessage = reason;
-    const reload = this.model && this.lastLoad;
-    this.model = undefined;
+    // A model on the CPU backend does not care.
+    const reload = this.model?.info.backend === 'webgpu' && this.lastLoad;
     if (!reload) return;
+    this.model = undefined;
     // A reply being written says what happened in its own error; otherwise no one would know.
     const notify = this.generating ? () => {} : (notice: EngineNotice) => this.noticeListeners.forEach((listener) => listener(notice));
     this.recovery = this.load(reload.source, reload.options).then(
@@ -115,19 +139,49 @@ export class Engine {
 
   async load(source: ModelSource, options: LoadOptions, onProgress?: (progress: LoadProgress) => void): Promise<ModelInfo> {
     const started = performance.now();
-    const weightsDtype = options.weightsDtype ?? DEFAULT_WEIGHTS_DTYPE;
-    const gpu = await this.gpuContext();
+    const { backend, reason } = options.backend
+      ? { backend: options.backend, reason: 'chosen in the settings' }
+      : await this.chooseBackend();
+    const weightsDtype = options.weightsDtype ?? DEFAULT_WEIGHTS_DTYPE[backend];
     this.parserModule ??= WebAssembly.compileStreaming(fetch(parserWasmUrl));
     const parser = await WeightsParser.create(await this.parserModule);
-
     // A saved model is its files on disk, streamed like files the user picked.
     const files: ModelSource = source.kind === 'cached'
       ? { kind: 'files', name: source.id, files: await (await this.modelStore()).openFiles(source.id) }
       : source;
-    const resolved = await resolveModelSource(files);
+    const context: LoadContext = { parser, name: files.name, resolved: await resolveModelSource(files), onProgress };
+    const loaded = backend === 'cpu'
+      ? await this.loadOnCpu(context, weightsDtype, options.cpuThreads)
+      : await this.loadOnGpu(context, weightsDtype);
+    loaded.info.backendReason = reason;
+    loaded.info.loadMs = performance.now() - started;
+    this.model = loaded;
+    this.lastLoad = { source, options };
+    return loaded.info;
+  }
+
+  /** WebGPU on a real GPU; the CPU backend when there is no adapter or only a software one. */
+  private async chooseBackend(): Promise<{ backend: Backend; reason: string }> {
+    let gpu: GpuContext;
+    try {
+      gpu = await this.gpuContext();
+    } catch (error) {
+      return { backend: 'cpu', reason: `no WebGPU: ${(error as Error).message}` };
+    }
+    const { adapter } = gpu;
+    const name = [adapter.vendor, adapter.architecture, adapter.description].filter(Boolean).join(' ');
+    if (adapter.isFallbackAdapter || SOFTWARE_ADAPTER.test(name)) {
+      return { backend: 'cpu', reason: `the only WebGPU adapter is a software one (${name || 'a fallback adapter'}), slower than WASM SIMD` };
+    }
+    return { backend: 'webgpu', reason: `a GPU is available (${name || 'unnamed adapter'})` };
+  }
+
+  private async loadOnGpu(context: LoadContext, weightsDtype: WeightsDtype): Promise<LoadedModel> {
+    if (weightsDtype === 'int8') throw new Error('int8 weights are for the CPU backend only: choose f16 or f32 for WebGPU');
+    const gpu = await this.gpuContext();
     const weights = new GpuWeights(gpu.device);
     try {
-      const config = await loadWeights(parser, resolved, weights, {
+      const config = await loadWeights(context.parser, context.resolved, weights, {
         matrixDtype: weightsDtype,
         checkConfig: (config) => {
           const reason = unsupportedShapeReason(config);
@@ -138,28 +192,61 @@ export class Engine {
           // any weight is allocated, since two large models may not fit in GPU memory together.
           this.freeModel();
         },
-        onProgress: (bytesDone, bytesTotal) => onProgress?.({ phase: 'weights', bytesDone, bytesTotal }),
+        onProgress: (bytesDone, bytesTotal) => context.onProgress?.({ phase: 'weights', bytesDone, bytesTotal }),
       });
-      onProgress?.({ phase: 'kernels', bytesDone: 0, bytesTotal: 0 });
+      context.onProgress?.({ phase: 'kernels', bytesDone: 0, bytesTotal: 0 });
       const gpt2 = new Gpt2Gpu(gpu.device, config, weights);
       await gpu.device.queue.onSubmittedWorkDone();
       const info: ModelInfo = {
-        name: files.name,
+        name: context.name,
         config,
         parameterCount: parameterCount(config),
         weightsDtype,
         weightBytes: weights.byteLength,
         backend: 'webgpu',
+        backendReason: '',
         adapter: [gpu.adapter.vendor, gpu.adapter.architecture, gpu.adapter.description].filter(Boolean).join(' '),
-        loadMs: performance.now() - started,
+        threads: 1,
+        loadMs: 0,
       };
-      this.model = { gpt2, weights, info };
-      this.lastLoad = { source, options };
-      return info;
+      return { gpt2, info, free: () => { gpt2.destroy(); weights.destroy(); } };
     } catch (error) {
       weights.destroy();
       throw error;
     }
+  }
+
+  private async loadOnCpu(context: LoadContext, weightsDtype: WeightsDtype, requestedThreads?: number): Promise<LoadedModel> {
+    const threads = Math.min(requestedThreads ?? Infinity, availableKernelThreads());
+    let kernels: WebAssembly.Module;
+    if (threads > 1) {
+      this.cpuThreadKernels ??= WebAssembly.compileStreaming(fetch(cpuKernelsThreadsUrl));
+      kernels = await this.cpuThreadKernels;
+    } else {
+      this.cpuKernels ??= WebAssembly.compileStreaming(fetch(cpuKernelsUrl));
+      kernels = await this.cpuKernels;
+    }
+    const { model, weights } = await loadCpuModel(context.parser, context.resolved, {
+      dtype: weightsDtype,
+      kernels,
+      threads: threads > 1 ? (memory) => KernelThreads.start(memory, kernels, threads, webKernelThread) : undefined,
+      // As on the GPU: the previous model goes once this one is known to be acceptable.
+      checkConfig: () => this.freeModel(),
+      onProgress: (bytesDone, bytesTotal) => context.onProgress?.({ phase: 'weights', bytesDone, bytesTotal }),
+    });
+    const info: ModelInfo = {
+      name: context.name,
+      config: model.config,
+      parameterCount: parameterCount(model.config),
+      weightsDtype,
+      weightBytes: weights.byteLength,
+      backend: 'cpu',
+      backendReason: '',
+      adapter: `WASM SIMD, ${threads} thread${threads === 1 ? '' : 's'}`,
+      threads,
+      loadMs: 0,
+    };
+    return { gpt2: model, info, free: () => model.destroy() };
   }
 
   async unload(): Promise<void> {
@@ -167,8 +254,7 @@ export class Engine {
   }
 
   private freeModel(): void {
-    this.model?.gpt2.destroy();
-    this.model?.weights.destroy();
+    this.model?.free();
     this.model = undefined;
   }
 

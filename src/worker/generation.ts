@@ -3,7 +3,7 @@
 //
 // GPT-2 has absolute position embeddings, so when the context fills up the cache cannot simply
 // slide: the oldest half of the tokens is dropped and the rest is processed again from position 0.
-import type { Gpt2Gpu } from '../gpu/gpt2-gpu.ts';
+import type { Gpt2Model } from '../model/gpt2-model.ts';
 import type { GenerationEvent, GenerationResult, GenerationSettings, StopReason } from './engine-api.ts';
 import { createRandom, sampleToken } from './sampling.ts';
 import { TextStream } from './text-stream.ts';
@@ -23,7 +23,7 @@ export function invalidSettingsReason(settings: GenerationSettings): string | nu
 }
 
 export interface GenerationRun {
-  model: Gpt2Gpu;
+  model: Gpt2Model;
   promptTokens: number[];
   settings: GenerationSettings;
   onEvent: (event: GenerationEvent) => void;

@@ -32,8 +32,21 @@ const GPT2_INFO: ModelInfo = {
   weightsDtype: 'f32',
   weightBytes: 497_759_232,
   backend: 'webgpu',
+  backendReason: 'a GPU is available (Test Adapter)',
   adapter: 'Test Adapter',
+  threads: 1,
   loadMs: 1500,
+};
+
+/** What the engine answers when it put the model on the CPU: no GPU but a software one here. */
+const GPT2_ON_CPU: ModelInfo = {
+  ...GPT2_INFO,
+  weightsDtype: 'int8',
+  weightBytes: 163_037_184,
+  backend: 'cpu',
+  backendReason: 'the only WebGPU adapter is a software one (Test SwiftShader), slower than WASM SIMD',
+  adapter: 'WASM SIMD, 2 threads',
+  threads: 2,
 };
 
 const SAVED_GPT2: CachedModel = { id: 'gpt2', label: 'GPT-2 (124M)', bytes: 548_105_171, files: ['config.json', 'model.safetensors'], savedAt: 1 };
@@ -55,6 +68,8 @@ class FakeEngine implements AppEngine {
   deletes: string[] = [];
   /** Set to make the next load fail with this message. */
   failNextLoad: string | null = null;
+  /** What a load answers (with the weights dtype the caller asked for, if any). */
+  loadedInfo: ModelInfo = GPT2_INFO;
   private onEvent: ((event: GenerationEvent) => void) | null = null;
   private generation: Deferred<GenerationResult> | null = null;
   private onDownloadProgress: ((progress: DownloadProgress) => void) | null = null;
@@ -92,7 +107,7 @@ class FakeEngine implements AppEngine {
       this.failNextLoad = null;
       throw new Error(message);
     }
-    this.loaded = { ...GPT2_INFO, weightsDtype: options.weightsDtype ?? 'f32' };
+    this.loaded = { ...this.loadedInfo, weightsDtype: options.weightsDtype ?? this.loadedInfo.weightsDtype };
     return this.loaded;
   };
 
@@ -236,6 +251,40 @@ it('loads the chosen saved model with the weights dtype from the settings, and s
   await expect.element(page.getByTestId('model-info')).toHaveTextContent('124M parameters · 498 MB of f16 weights · WebGPU on Test Adapter');
   expect(engine.loads).toEqual([{ source: { kind: 'cached', id: 'gpt2' }, options: { weightsDtype: 'f16' } }]);
   await expect.element(page.getByTestId('send')).toBeEnabled();
+});
+
+it('loads on the backend and with the weights format chosen in the settings, shows them, and keeps the choice', async () => {
+  const engine = new FakeEngine();
+  engine.cached = [SAVED_GPT2];
+  engine.loadedInfo = { ...GPT2_ON_CPU, backendReason: 'chosen in the settings' };
+  const { settingsKey, unmount } = await mount(engine);
+  await userEvent.selectOptions(page.getByTestId('settings-backend'), 'cpu');
+  await userEvent.selectOptions(page.getByTestId('settings-weights-dtype'), 'int8');
+  await userEvent.selectOptions(page.getByTestId('model-select'), 'gpt2');
+  await expect.element(page.getByTestId('model-info')).toHaveTextContent('124M parameters · 163 MB of int8 weights · CPU (WASM SIMD), 2 threads');
+  await expect.element(page.getByTestId('backend-reason')).toHaveTextContent('Why CPU (WASM SIMD): chosen in the settings');
+  expect(engine.loads).toEqual([{ source: { kind: 'cached', id: 'gpt2' }, options: { backend: 'cpu', weightsDtype: 'int8' } }]);
+
+  unmount();
+  await mount(new FakeEngine(), { settingsKey });
+  await expect.element(page.getByTestId('settings-backend')).toHaveValue('cpu');
+  await expect.element(page.getByTestId('settings-weights-dtype')).toHaveValue('int8');
+});
+
+it('shows where the engine chose to run the model, on how many threads, and why', async () => {
+  const engine = new FakeEngine();
+  engine.cached = [SAVED_GPT2];
+  engine.loadedInfo = GPT2_ON_CPU;
+  await mount(engine);
+  await expect.element(page.getByTestId('settings-backend')).toHaveValue('auto');
+  await userEvent.selectOptions(page.getByTestId('model-select'), 'gpt2');
+  const backend = page.getByTestId('model-backend');
+  await expect.element(backend).toHaveTextContent('CPU (WASM SIMD), 2 threads');
+  await expect.element(backend).toHaveAttribute('title', GPT2_ON_CPU.backendReason);
+  await expect.element(page.getByTestId('backend-reason')).toHaveTextContent(`Why CPU (WASM SIMD): ${GPT2_ON_CPU.backendReason}`);
+  await expect.element(page.getByTestId('model-info')).toHaveTextContent('163 MB of int8 weights');
+  // Automatic leaves both choices to the engine.
+  expect(engine.loads).toEqual([{ source: { kind: 'cached', id: 'gpt2' }, options: {} }]);
 });
 
 it('sends with Enter, adds a line with Shift+Enter, and streams the reply in as tokens arrive', async () => {

@@ -1,35 +1,40 @@
-// The whole engine — worker, AssemblyScript parser, WebGPU forward pass, KV cache — on the shared
-// tiny GPT-2 in all three file formats, against results from an independent float64 implementation.
+// The whole engine — worker, AssemblyScript parser, forward pass with KV cache on WebGPU and on the
+// CPU backend — on the shared tiny GPT-2 in all three file formats, against results from an
+// independent float64 implementation.
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { startEngine, type EngineClient } from '../../src/worker/engine-client.ts';
-import type { MatrixDtype } from '../../src/model/weight-layout.ts';
-import type { LoadOptions, ModelSource } from '../../src/worker/engine-api.ts';
+import type { Backend, LoadOptions, ModelSource, WeightsDtype } from '../../src/worker/engine-api.ts';
 import { maxAbsDifference } from '../support/gpu-harness.ts';
-import type { ExpectedCase } from '../support/fixture-expected.ts';
+import { INT8_MAX_LOGIT_ERROR, type ExpectedCase } from '../support/fixture-expected.ts';
 
 const fixtureUrl = (file: string) => new URL(`/test-models/tiny-gpt2/${file}`, location.href).href;
 
 interface Variant {
   file: string;
   config: string;
-  options: LoadOptions;
-  /** The matrix dtype the engine must report: the one asked for, or its own choice (f16). */
-  weightsDtype: MatrixDtype;
+  options: LoadOptions & { backend: Backend };
+  /** The matrix dtype the engine must report: the one asked for, or its own choice (f16 on WebGPU). */
+  weightsDtype: WeightsDtype;
   expected: 'last_logits' | 'last_logits_f16_weights';
   tolerance: number;
 }
 
 const variants: Variant[] = [
-  { file: 'model.safetensors', config: 'config.json', options: { weightsDtype: 'f32' }, weightsDtype: 'f32', expected: 'last_logits', tolerance: 1e-3 },
-  { file: 'gpt2_weights.bin', config: 'gpt2_config.txt', options: { weightsDtype: 'f32' }, weightsDtype: 'f32', expected: 'last_logits', tolerance: 1e-3 },
-  { file: 'model.f16.safetensors', config: 'config.json', options: { weightsDtype: 'f32' }, weightsDtype: 'f32', expected: 'last_logits_f16_weights', tolerance: 2e-2 },
-  // Left to itself the engine stores matrices as f16: an f16 file is then used exactly as stored.
-  { file: 'model.f16.safetensors', config: 'config.json', options: {}, weightsDtype: 'f16', expected: 'last_logits_f16_weights', tolerance: 2e-2 },
+  { file: 'model.safetensors', config: 'config.json', options: { backend: 'webgpu', weightsDtype: 'f32' }, weightsDtype: 'f32', expected: 'last_logits', tolerance: 1e-3 },
+  { file: 'gpt2_weights.bin', config: 'gpt2_config.txt', options: { backend: 'webgpu', weightsDtype: 'f32' }, weightsDtype: 'f32', expected: 'last_logits', tolerance: 1e-3 },
+  { file: 'model.f16.safetensors', config: 'config.json', options: { backend: 'webgpu', weightsDtype: 'f32' }, weightsDtype: 'f32', expected: 'last_logits_f16_weights', tolerance: 2e-2 },
+  // Left to itself the engine stores matrices as f16 on WebGPU: an f16 file is then used exactly as stored.
+  { file: 'model.f16.safetensors', config: 'config.json', options: { backend: 'webgpu' }, weightsDtype: 'f16', expected: 'last_logits_f16_weights', tolerance: 2e-2 },
   // An f32 file narrowed to f16 matrices (vectors stay f32), against the f32 reference: rounding
   // the weights moves these logits (|logit| < 20) by up to ~0.01, as rounding every weight moves
   // the all-f16 reference (up to 0.018), so it is held to the same 2e-2; argmax and greedy tokens
   // must not change.
-  { file: 'model.safetensors', config: 'config.json', options: { weightsDtype: 'f16' }, weightsDtype: 'f16', expected: 'last_logits', tolerance: 2e-2 },
+  { file: 'model.safetensors', config: 'config.json', options: { backend: 'webgpu', weightsDtype: 'f16' }, weightsDtype: 'f16', expected: 'last_logits', tolerance: 2e-2 },
+  // The CPU backend (WASM SIMD), held to the same bounds.
+  { file: 'model.safetensors', config: 'config.json', options: { backend: 'cpu', weightsDtype: 'f32' }, weightsDtype: 'f32', expected: 'last_logits', tolerance: 1e-3 },
+  { file: 'gpt2_weights.bin', config: 'gpt2_config.txt', options: { backend: 'cpu', weightsDtype: 'f32' }, weightsDtype: 'f32', expected: 'last_logits', tolerance: 1e-3 },
+  { file: 'model.f16.safetensors', config: 'config.json', options: { backend: 'cpu', weightsDtype: 'f16' }, weightsDtype: 'f16', expected: 'last_logits_f16_weights', tolerance: 2e-2 },
+  { file: 'model.safetensors', config: 'config.json', options: { backend: 'cpu', weightsDtype: 'f16' }, weightsDtype: 'f16', expected: 'last_logits', tolerance: 2e-2 },
 ];
 
 let cases: ExpectedCase[];
@@ -38,7 +43,7 @@ beforeAll(async () => {
 });
 
 for (const variant of variants) {
-  describe(`tiny-gpt2 ${variant.file}, ${variant.weightsDtype} matrices${variant.options.weightsDtype ? '' : ' (the default)'}`, () => {
+  describe(`tiny-gpt2 ${variant.file} on ${variant.options.backend}, ${variant.weightsDtype} matrices${variant.options.weightsDtype ? '' : ' (the default)'}`, () => {
     let engine: EngineClient;
     beforeAll(async () => {
       engine = startEngine();
@@ -46,6 +51,7 @@ for (const variant of variants) {
       const info = await engine.load(source, variant.options);
       expect(info.config).toEqual({ vocabSize: 50257, nCtx: 128, nEmbd: 64, nLayer: 2, nHead: 4 });
       expect(info.weightsDtype).toBe(variant.weightsDtype);
+      expect(info.backend).toBe(variant.options.backend);
     });
     afterAll(() => engine?.terminate());
 
@@ -73,3 +79,23 @@ for (const variant of variants) {
     });
   });
 }
+
+describe('left to choose, on a software adapter (SwiftShader)', () => {
+  let engine: EngineClient;
+  afterAll(() => engine?.terminate());
+
+  it('runs the CPU backend with int8 weights, says why, and stays close to the reference', async () => {
+    engine = startEngine();
+    const source: ModelSource = { kind: 'url', name: 'tiny', configUrl: fixtureUrl('config.json'), weightsUrl: fixtureUrl('model.safetensors') };
+    const info = await engine.load(source, {});
+    expect(info.backend).toBe('cpu');
+    expect(info.weightsDtype).toBe('int8');
+    expect(info.backendReason).toMatch(/software/);
+    expect(info.adapter).toMatch(/^WASM SIMD, \d+ threads?$/);
+    // int8's own bounds (test/unit/cpu-engine.test.ts reports the error in full).
+    for (const testCase of cases) {
+      const { logits } = await engine.api.logits(testCase.tokens);
+      expect(maxAbsDifference(logits, testCase.last_logits)).toBeLessThan(INT8_MAX_LOGIT_ERROR);
+    }
+  });
+});

@@ -30,7 +30,8 @@ describe('the engine worker API', () => {
     const saved = await engine.download({ id, label: 'tiny GPT-2', configUrl: hubUrl('config.json'), weightsUrl: hubUrl('model.safetensors') });
     expect(saved.id).toBe(id);
     expect((await engine.api.listCachedModels()).map((model) => model.id)).toContain(id);
-    const info = await engine.load({ kind: 'cached', id }, {});
+    // WebGPU, whose device loss is tested below (left to itself the engine would choose the CPU on SwiftShader).
+    const info = await engine.load({ kind: 'cached', id }, { backend: 'webgpu' });
     expect(info.config.nCtx).toBe(128);
   });
   afterAll(async () => {

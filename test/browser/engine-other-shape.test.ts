@@ -1,6 +1,7 @@
 // The engine on a model unlike the fixture: head_dim 64, an odd vocabulary (1001, no tile size
 // divides it), 3 layers, no `transformer.` prefix, loaded from File objects the way a user's
-// picked files arrive. The expected results come from the float64 CPU reference in this test.
+// picked files arrive; on both backends. The expected results come from the float64 reference
+// implementation in this test (test/support/reference-gpt2.ts).
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import {
   encodeSafetensors, hfConfigJson, legacyConfigText, encodeLegacyBin, float16BitsToFloat32, float32ToFloat16Bits, randomGpt2Tensors,
@@ -32,9 +33,12 @@ const legacyBinFiles = () => [
 ];
 
 const variants: [string, () => File[], LoadOptions, ReferenceGpt2][] = [
-  ['safetensors, f32 matrices', safetensorsFiles, { weightsDtype: 'f32' }, reference],
-  ['legacy bin, f32 matrices', legacyBinFiles, { weightsDtype: 'f32' }, reference],
-  ['safetensors, f16 matrices', safetensorsFiles, { weightsDtype: 'f16' }, f16Reference],
+  ['WebGPU, safetensors, f32 matrices', safetensorsFiles, { backend: 'webgpu', weightsDtype: 'f32' }, reference],
+  ['WebGPU, legacy bin, f32 matrices', legacyBinFiles, { backend: 'webgpu', weightsDtype: 'f32' }, reference],
+  ['WebGPU, safetensors, f16 matrices', safetensorsFiles, { backend: 'webgpu', weightsDtype: 'f16' }, f16Reference],
+  ['CPU, safetensors, f32 matrices', safetensorsFiles, { backend: 'cpu', weightsDtype: 'f32' }, reference],
+  ['CPU, legacy bin, f32 matrices', legacyBinFiles, { backend: 'cpu', weightsDtype: 'f32' }, reference],
+  ['CPU, safetensors, f16 matrices', safetensorsFiles, { backend: 'cpu', weightsDtype: 'f16' }, f16Reference],
 ];
 
 for (const [name, files, options, expected] of variants) {
@@ -45,6 +49,7 @@ for (const [name, files, options, expected] of variants) {
       const info = await engine.load({ kind: 'files', name, files: files() }, options);
       expect(info.config).toEqual(config);
       expect(info.weightsDtype).toBe(options.weightsDtype);
+      expect(info.backend).toBe(options.backend);
     });
     afterAll(() => engine?.terminate());
 

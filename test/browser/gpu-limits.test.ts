@@ -116,12 +116,12 @@ describe('the engine, given a model too large for its device', () => {
   afterAll(() => engine?.terminate());
 
   it('refuses it from the config alone, naming the largest catalog model that fits, and keeps the loaded model', async () => {
-    const tiny = await engine.load(tinyModel('model.safetensors'), { weightsDtype: 'f32' });
+    const tiny = await engine.load(tinyModel('model.safetensors'), { backend: 'webgpu', weightsDtype: 'f32' });
     const before = await engine.api.logits(prompt);
     expect(largestWeightBytes(huge, 'f16')).toBeGreaterThan(bufferLimit(limits));
     expect(largestWeightBytes(gpt2Xl, 'f32')).toBeLessThanOrEqual(bufferLimit(limits));
 
-    const refused = engine.load(hugeModel(), { weightsDtype: 'f32' });
+    const refused = engine.load(hugeModel(), { backend: 'webgpu', weightsDtype: 'f32' });
     await expect(refused).rejects.toThrow(bufferLimitReason(huge, 'f32', limits)!);
     await expect(refused).rejects.toThrow(/allows at most \d+ MiB per buffer; The largest model that fits this GPU is GPT-2 XL \(1\.5B\), with f32 or f16 weights\./);
 
@@ -130,7 +130,7 @@ describe('the engine, given a model too large for its device', () => {
   });
 
   it('loads another model afterwards', async () => {
-    const info = await engine.load(tinyModel('model.f16.safetensors'), { weightsDtype: 'f16' });
+    const info = await engine.load(tinyModel('model.f16.safetensors'), { backend: 'webgpu', weightsDtype: 'f16' });
     expect(info.name).toBe('model.f16.safetensors');
     expect(await engine.api.greedy(prompt, 4)).toHaveLength(4);
   });

@@ -6,7 +6,7 @@ import { loadCpuModel, type LoadedCpuModel } from '../../src/cpu/load-cpu-model.
 import type { CpuWeightsDtype } from '../../src/cpu/cpu-weights.ts';
 import { KernelThreads } from '../../src/cpu/kernel-threads.ts';
 import { nodeKernelThread } from '../support/node-kernel-threads.ts';
-import type { ExpectedCase } from '../support/fixture-expected.ts';
+import { INT8_MAX_LOGIT_ERROR, INT8_MIN_TOP1_AGREEMENT, type ExpectedCase } from '../support/fixture-expected.ts';
 import { FIXTURES, createParser, fixture, memoryFile } from './weights-helpers.ts';
 import type { WeightsSource } from '../../src/worker/load-weights.ts';
 
@@ -101,3 +101,32 @@ for (const variant of variants) {
     });
   });
 }
+
+describe('CPU backend, int8 weights (per-row scales) against the f32 reference', () => {
+  for (const threads of [1, 2]) {
+    it(`reports its error and stays within the stated bounds (${threads} thread${threads > 1 ? 's' : ''})`, async () => {
+      const loaded = await load('model.safetensors', 'int8', threads);
+      try {
+        let maxLogitError = 0;
+        let agreeing = 0;
+        let positions = 0;
+        for (const testCase of cases) {
+          const logits = await loaded.model.forward(testCase.tokens, 0, 'last-logits');
+          maxLogitError = Math.max(maxLogitError, maxAbsDifference(logits, testCase.last_logits));
+          const argmax = await loaded.model.forward(testCase.tokens, 0, 'all-argmax');
+          agreeing += testCase.all_positions_argmax.filter((token, i) => token === argmax[i]).length;
+          positions += argmax.length;
+        }
+        const agreement = agreeing / positions;
+        console.log(`int8 on the tiny fixture: max logit error ${maxLogitError.toFixed(3)} (bound ${INT8_MAX_LOGIT_ERROR}), ` +
+          `top-1 agreement ${agreeing}/${positions} = ${(100 * agreement).toFixed(1)}% (bound ${100 * INT8_MIN_TOP1_AGREEMENT}%)`);
+        expect(maxLogitError).toBeLessThan(INT8_MAX_LOGIT_ERROR);
+        expect(agreement).toBeGreaterThanOrEqual(INT8_MIN_TOP1_AGREEMENT);
+        // int8 must not be exact either: that would mean the weights were not quantized.
+        expect(maxLogitError).toBeGreaterThan(1e-3);
+      } finally {
+        loaded.model.destroy();
+      }
+    });
+  }
+});
