@@ -6,8 +6,8 @@
 //   scores  [nHead, nCtx] scratch: each head's scores, then probabilities
 //
 // Heads [headStart, headEnd) only, so threads can split the heads. The new keys and values must be
-// in the cache first (writeKvCache). Needs headSize % 4 == 0.
-import { sum4 } from './simd';
+// in the cache first (writeKvCache). Needs headSize % 16 == 0.
+import { exp4, sum4 } from './simd';
 
 /** Appends this pass's keys and values to the layer's cache at positions [pos0, pos0 + tokens). */
 export function writeKvCache(kCache: usize, vCache: usize, qkv: usize, tokens: i32, pos0: i32, C: i32): void {
@@ -43,19 +43,40 @@ export function attention(
         store<f32>(scores + (<usize>j << 2), score);
         largest = max(largest, score);
       }
-      let total: f32 = 0;
-      for (let j = 0; j < visible; j++) {
+      // Softmax, four scores at a time; the tail past `visible` is scratch and not used.
+      const shift = f32x4.splat(largest);
+      let total = f32x4.splat(0);
+      const tail = visible & ~3;
+      for (let j = 0; j < tail; j += 4) {
+        const p = exp4(f32x4.sub(v128.load(scores + (<usize>j << 2)), shift));
+        v128.store(scores + (<usize>j << 2), p);
+        total = f32x4.add(total, p);
+      }
+      let tailTotal: f32 = 0;
+      for (let j = tail; j < visible; j++) {
         const p = Mathf.exp(load<f32>(scores + (<usize>j << 2)) - largest);
         store<f32>(scores + (<usize>j << 2), p);
-        total += p;
+        tailTotal += p;
       }
+      const inverseTotal: f32 = <f32>1 / (sum4(total) + tailTotal);
+      // out = Σ p_j v_j, sixteen outputs at a time so their sums stay in registers.
       const o = out + <usize>t * rowBytes + headOffset;
-      memory.fill(o, 0, headBytes);
-      const inverseTotal: f32 = <f32>1 / total;
-      for (let j = 0; j < visible; j++) {
-        const weight = f32x4.splat(load<f32>(scores + (<usize>j << 2)) * inverseTotal);
-        const v = vCache + <usize>j * rowBytes + headOffset;
-        for (let i: usize = 0; i < headBytes; i += 16) v128.store(o + i, f32x4.add(v128.load(o + i), f32x4.mul(weight, v128.load(v + i))));
+      for (let i: usize = 0; i < headBytes; i += 64) {
+        let a0 = f32x4.splat(0), a1 = f32x4.splat(0), a2 = f32x4.splat(0), a3 = f32x4.splat(0);
+        let v = vCache + headOffset + i;
+        for (let j = 0; j < visible; j++) {
+          const p = f32x4.splat(load<f32>(scores + (<usize>j << 2)));
+          a0 = f32x4.add(a0, f32x4.mul(p, v128.load(v)));
+          a1 = f32x4.add(a1, f32x4.mul(p, v128.load(v, 16)));
+          a2 = f32x4.add(a2, f32x4.mul(p, v128.load(v, 32)));
+          a3 = f32x4.add(a3, f32x4.mul(p, v128.load(v, 48)));
+          v += rowBytes;
+        }
+        const norm = f32x4.splat(inverseTotal);
+        v128.store(o + i, f32x4.mul(a0, norm));
+        v128.store(o + i, f32x4.mul(a1, norm), 16);
+        v128.store(o + i, f32x4.mul(a2, norm), 32);
+        v128.store(o + i, f32x4.mul(a3, norm), 48);
       }
     }
   }

@@ -17,11 +17,11 @@ const HEAD_ROWS = 16;
 
 /** Why the CPU kernels cannot run this shape, or null. */
 export function unsupportedCpuShapeReason(config: Gpt2Config): string | null {
-  // int8 rows are read 16 elements at a time, attention heads 4; every GPT-2 size has n_embd a
+  // int8 rows are read 16 elements at a time, attention heads too; every GPT-2 size has n_embd a
   // multiple of 64 and heads of 64.
   if (config.nEmbd % 16 !== 0) return `n_embd is ${config.nEmbd}; the CPU kernels need a multiple of 16`;
   const headSize = config.nEmbd / config.nHead;
-  if (headSize % 4 !== 0) return `the head size is ${headSize}; the CPU kernels need a multiple of 4`;
+  if (headSize % 16 !== 0) return `the head size is ${headSize}; the CPU kernels need a multiple of 16`;
   return null;
 }
 
