@@ -15,6 +15,18 @@ import type { KernelSplitter } from './kernel-split.ts';
 /** Rows of the final LayerNorm + LM head computed at once when every position's argmax is wanted. */
 const HEAD_ROWS = 16;
 
+/** Resolves after the event loop has run once: a message-channel hop, which (unlike setTimeout) is not clamped to 4 ms. */
+function yieldToEventLoop(): Promise<void> {
+  return new Promise((resolve) => {
+    const channel = new MessageChannel();
+    channel.port1.onmessage = () => {
+      channel.port1.close();
+      resolve();
+    };
+    channel.port2.postMessage(null);
+  });
+}
+
 /** Why the CPU kernels cannot run this shape, or null. */
 export function unsupportedCpuShapeReason(config: Gpt2Config): string | null {
   // int8 rows are read 16 elements at a time, attention heads too; every GPT-2 size has n_embd a
@@ -108,6 +120,9 @@ export class Gpt2Cpu implements Gpt2Model {
   async forward(tokens: ArrayLike<number>, pos0: number, output: ForwardOutput): Promise<Float32Array | Uint32Array>;
   async forward(tokens: ArrayLike<number>, pos0: number, output: ForwardOutput): Promise<Float32Array | Uint32Array> {
     const tokenIds = checkedTokenIds(this.config, tokens, pos0);
+    // The pass itself never waits, so without this a whole reply would run without the worker
+    // reading its messages, and Stop would arrive after the last token.
+    await yieldToEventLoop();
     const T = tokenIds.length;
     new Uint32Array(this.cpu.memory.buffer, this.tokenIds, T).set(tokenIds);
     this.blocks(T, pos0);
