@@ -1,0 +1,257 @@
+// Each CPU (WASM SIMD) kernel against a plain float64 computation of the same thing, on inputs
+// with negative values and sizes that leave remainders (rows not a multiple of 4, tokens not a
+// multiple of 4, an odd count of visible keys).
+import { readFileSync } from 'node:fs';
+import { beforeEach, describe, expect, it } from 'vitest';
+import { float16BitsToFloat32, float32ToFloat16Bits } from '../../scripts/model-files.ts';
+import { CpuMemory } from '../../src/cpu/cpu-memory.ts';
+import { WEIGHT_FORMAT_CODES } from '../../src/cpu/cpu-kernels.ts';
+
+const kernels = new WebAssembly.Module(readFileSync('src/generated/cpu-kernels.wasm'));
+
+/** Seeded values in [-scale, scale). */
+function randomValues(count: number, seed: number, scale = 1): Float32Array {
+  let state = seed >>> 0 || 1;
+  return Float32Array.from({ length: count }, () => {
+    state ^= state << 13;
+    state ^= state >>> 17;
+    state ^= state << 5;
+    return ((state >>> 0) / 2 ** 32 * 2 - 1) * scale;
+  });
+}
+
+function maxAbsDifference(a: ArrayLike<number>, b: ArrayLike<number>): number {
+  let largest = 0;
+  for (let i = 0; i < a.length; i++) largest = Math.max(largest, Math.abs(a[i] - b[i]));
+  return largest;
+}
+
+const gelu = (x: number) => 0.5 * x * (1 + Math.tanh(Math.sqrt(2 / Math.PI) * (x + 0.044715 * x * x * x)));
+
+/** out[t, r] = x[t] · W[r] + b[r], in float64. */
+function linearReference(x: Float32Array, weight: ArrayLike<number>, bias: Float32Array, tokens: number, rows: number, cols: number): Float64Array {
+  const out = new Float64Array(tokens * rows);
+  for (let t = 0; t < tokens; t++) {
+    for (let r = 0; r < rows; r++) {
+      let sum = bias[r];
+      for (let c = 0; c < cols; c++) sum += x[t * cols + c] * weight[r * cols + c];
+      out[t * rows + r] = sum;
+    }
+  }
+  return out;
+}
+
+let cpu: CpuMemory;
+beforeEach(async () => {
+  cpu = await CpuMemory.create(kernels, { shared: false });
+});
+
+/** Copies `values` into fresh memory and returns its address. */
+function put(values: Float32Array | Uint8Array | Int32Array | Uint16Array): number {
+  const address = cpu.allocate(values.byteLength, 'test data');
+  cpu.bytes(address, values.byteLength).set(new Uint8Array(values.buffer, values.byteOffset, values.byteLength));
+  return address;
+}
+
+const floats = (address: number, count: number) => Float64Array.from(cpu.floats(address, count));
+
+describe('linear kernels', () => {
+  // 7 tokens: a group of four and three single ones; 37 rows: none is a multiple of 4.
+  const tokens = 7, rows = 37, cols = 48;
+  const x = randomValues(tokens * cols, 1, 2);
+  const weight = randomValues(rows * cols, 2, 0.5);
+  const bias = randomValues(rows, 3);
+  const expected = linearReference(x, weight, bias, tokens, rows, cols);
+
+  it('f32: matches float64, for a row range split in two', () => {
+    const out = cpu.allocate(tokens * rows * 4, 'out');
+    const args = [out, put(x), put(weight), put(bias), tokens, rows, cols] as const;
+    cpu.kernels.linearF32(...args, 0, 13);
+    cpu.kernels.linearF32(...args, 13, rows);
+    expect(maxAbsDifference(floats(out, tokens * rows), expected)).toBeLessThan(1e-5);
+  });
+
+  it('f16: the weights rounded to f16, converted in SIMD, match float64 on the rounded weights', () => {
+    const halves = Uint16Array.from(weight, float32ToFloat16Bits);
+    const rounded = Float32Array.from(halves, float16BitsToFloat32);
+    const xSplit = cpu.allocate(x.byteLength, 'split x');
+    cpu.kernels.splitEvenOdd(xSplit, put(x), tokens * cols);
+    const out = cpu.allocate(tokens * rows * 4, 'out');
+    cpu.kernels.linearF16(out, xSplit, put(halves), put(bias), tokens, rows, cols, 0, rows);
+    expect(maxAbsDifference(floats(out, tokens * rows), linearReference(x, rounded, bias, tokens, rows, cols))).toBeLessThan(1e-5);
+  });
+
+  it('f16 conversion is exact for subnormal, zero, negative and large halves', () => {
+    const special = [0, -0, 5.96e-8, -5.96e-8, 6.1e-5, -1, 0.5, 65504, -65504, 3.14159];
+    const values = Float32Array.from({ length: 16 }, (_, i) => special[i % special.length]);
+    const halves = Uint16Array.from(values, float32ToFloat16Bits);
+    // One row against each unit vector reads every weight back.
+    const identity = new Float32Array(16 * 16).map((_, i) => (i % 17 === 0 ? 1 : 0));
+    const xSplit = cpu.allocate(identity.byteLength, 'split x');
+    cpu.kernels.splitEvenOdd(xSplit, put(identity), 16 * 16);
+    const out = cpu.allocate(16 * 4, 'out');
+    cpu.kernels.linearF16(out, xSplit, put(halves), put(new Float32Array(1)), 16, 1, 16, 0, 1);
+    // (+ 0 turns -0 into 0: a dot product adds the other rows' zeros to a -0 weight.)
+    expect(Array.from(cpu.floats(out, 16), (v) => v + 0)).toEqual(Array.from(halves, (h) => float16BitsToFloat32(h) + 0));
+  });
+
+  it('int8: quantized rows and int16 inputs stay within the quantization error of float64', () => {
+    const cols8 = 2048 + 64; // past one integer flush (1024 columns) twice
+    const rows8 = 9;
+    const x8 = randomValues(tokens * cols8, 4, 3);
+    const weight8 = randomValues(rows8 * cols8, 5, 0.2);
+    const bias8 = randomValues(rows8, 6);
+    const quantized = cpu.allocate(rows8 * cols8, 'int8 weights');
+    const scales = cpu.allocate(rows8 * 4, 'scales');
+    cpu.kernels.quantizeRowsI8(quantized, scales, put(weight8), rows8, cols8);
+    const xq = cpu.allocate(tokens * cols8 * 2, 'int16 x');
+    const xScales = cpu.allocate(tokens * 4, 'x scales');
+    cpu.kernels.quantizeRowsI16(xq, xScales, put(x8), tokens, cols8);
+    const out = cpu.allocate(tokens * rows8 * 4, 'out');
+    cpu.kernels.linearI8(out, xq, xScales, quantized, scales, put(bias8), tokens, rows8, cols8, 0, rows8);
+    // (Views of memory are taken after the last allocation: growing the memory detaches them.)
+    // The row scale is max |w| / 127 and every weight is within half a step of its value.
+    const rowScales = cpu.floats(scales, rows8);
+    const q = new Int8Array(cpu.memory.buffer, quantized, rows8 * cols8);
+    for (let r = 0; r < rows8; r++) {
+      const largest = Math.max(...weight8.subarray(r * cols8, (r + 1) * cols8).map(Math.abs));
+      expect(rowScales[r]).toBeCloseTo(largest / 127, 6);
+      for (let c = 0; c < cols8; c++) expect(Math.abs(q[r * cols8 + c] * rowScales[r] - weight8[r * cols8 + c])).toBeLessThanOrEqual(rowScales[r] / 2 + 1e-7);
+    }
+    // Against the dequantized weights the only error left is the inputs' int16 rounding.
+    const dequantized = Float64Array.from(q, (value, i) => value * rowScales[Math.floor(i / cols8)]);
+    expect(maxAbsDifference(floats(out, tokens * rows8), linearReference(x8, dequantized, bias8, tokens, rows8, cols8))).toBeLessThan(2e-3);
+    // And against the original weights, the int8 rounding: ~0.2 / 127 / 2 per weight, random signs.
+    expect(maxAbsDifference(floats(out, tokens * rows8), linearReference(x8, weight8, bias8, tokens, rows8, cols8))).toBeLessThan(0.2);
+  });
+});
+
+describe('element-wise and normalisation kernels', () => {
+  it('LayerNorm matches float64 (biased variance, eps 1e-5)', () => {
+    const tokens = 3, C = 64;
+    const x = randomValues(tokens * C, 7, 5).map((v, i) => v + (i < C ? 10 : -3)); // rows with an offset mean
+    const weight = randomValues(C, 8), bias = randomValues(C, 9);
+    const out = cpu.allocate(tokens * C * 4, 'out');
+    cpu.kernels.layerNorm(out, put(x), put(weight), put(bias), tokens, C);
+    const expected = new Float64Array(tokens * C);
+    for (let t = 0; t < tokens; t++) {
+      const row = Array.from(x.subarray(t * C, (t + 1) * C));
+      const mean = row.reduce((a, b) => a + b) / C;
+      const variance = row.reduce((a, b) => a + (b - mean) ** 2, 0) / C;
+      row.forEach((v, i) => (expected[t * C + i] = ((v - mean) / Math.sqrt(variance + 1e-5)) * weight[i] + bias[i]));
+    }
+    expect(maxAbsDifference(floats(out, tokens * C), expected)).toBeLessThan(1e-5);
+  });
+
+  it('GELU (tanh form) matches float64 across negative, small and large inputs', () => {
+    const x = Float32Array.from({ length: 4096 }, (_, i) => -20 + (40 * i) / 4095);
+    const address = put(x);
+    cpu.kernels.geluInPlace(address, x.length);
+    const got = floats(address, x.length);
+    for (let i = 0; i < x.length; i++) expect(Math.abs(got[i] - gelu(x[i]))).toBeLessThan(1e-6 * Math.max(1, Math.abs(x[i])));
+    // The negative tail: gelu(-3) is about -0.0036, not its absolute value.
+    expect(got[Math.round((17 / 40) * 4095)]).toBeLessThan(0);
+  });
+
+  it('adds the residual in place', () => {
+    const a = randomValues(64, 10), b = randomValues(64, 11);
+    const address = put(a);
+    cpu.kernels.addInPlace(address, put(b), 64);
+    expect(maxAbsDifference(floats(address, 64), Float64Array.from(a, (v, i) => v + b[i]))).toBeLessThan(1e-6);
+  });
+
+  it('argmax returns the first of equal largest values', () => {
+    const values = randomValues(1001, 12, 3);
+    values[500] = 9;
+    values[700] = 9;
+    expect(cpu.kernels.argmax(put(values), values.length)).toBe(500);
+  });
+
+  it('sumF32 reads every float of its range once', () => {
+    const values = randomValues(32 * 10, 13);
+    const expected = values.subarray(64, 256).reduce((a, b) => a + b, 0);
+    expect(cpu.kernels.sumF32(put(values), 64, 256)).toBeCloseTo(expected, 3);
+  });
+});
+
+describe('embedding', () => {
+  const C = 32, vocab = 11, nCtx = 6;
+  const wte = randomValues(vocab * C, 14), wpe = randomValues(nCtx * C, 15);
+  const tokenIds = Int32Array.of(10, 0, 3);
+  const pos0 = 2;
+  const expected = (table: ArrayLike<number>) => Float64Array.from({ length: 3 * C }, (_, i) => {
+    const t = Math.floor(i / C), c = i % C;
+    return table[tokenIds[t] * C + c] + wpe[(pos0 + t) * C + c];
+  });
+
+  it('adds token and position rows from f32 tables', () => {
+    const out = cpu.allocate(3 * C * 4, 'out');
+    cpu.kernels.embed(out, put(tokenIds), 3, pos0, put(wte), 0, WEIGHT_FORMAT_CODES.f32, put(wpe), WEIGHT_FORMAT_CODES.f32, C);
+    expect(maxAbsDifference(floats(out, 3 * C), expected(wte))).toBeLessThan(1e-6);
+  });
+
+  it('reads f16 and int8 token tables', () => {
+    const halves = Uint16Array.from(wte, float32ToFloat16Bits);
+    const wpeHalves = Uint16Array.from(wpe, float32ToFloat16Bits);
+    const out = cpu.allocate(3 * C * 4, 'out');
+    cpu.kernels.embed(out, put(tokenIds), 3, pos0, put(halves), 0, WEIGHT_FORMAT_CODES.f16, put(wpeHalves), WEIGHT_FORMAT_CODES.f16, C);
+    const roundedWpe = Float32Array.from(wpeHalves, float16BitsToFloat32);
+    const expectedF16 = Float64Array.from({ length: 3 * C }, (_, i) => {
+      const t = Math.floor(i / C), c = i % C;
+      return float16BitsToFloat32(halves[tokenIds[t] * C + c]) + roundedWpe[(pos0 + t) * C + c];
+    });
+    expect(maxAbsDifference(floats(out, 3 * C), expectedF16)).toBeLessThan(1e-6);
+
+    const quantized = cpu.allocate(vocab * C, 'int8 wte');
+    const scales = cpu.allocate(vocab * 4, 'scales');
+    cpu.kernels.quantizeRowsI8(quantized, scales, put(wte), vocab, C);
+    cpu.kernels.embed(out, put(tokenIds), 3, pos0, quantized, scales, WEIGHT_FORMAT_CODES.int8, put(wpe), WEIGHT_FORMAT_CODES.f32, C);
+    const q = new Int8Array(cpu.memory.buffer, quantized, vocab * C);
+    const rowScales = cpu.floats(scales, vocab);
+    expect(maxAbsDifference(floats(out, 3 * C), expected(Float64Array.from(q, (v, i) => v * rowScales[Math.floor(i / C)])))).toBeLessThan(1e-6);
+  });
+});
+
+describe('attention over the KV cache', () => {
+  // 2 heads of 16; 3 new tokens after 4 cached ones: the last sees 7 keys (not a multiple of 4).
+  const C = 32, nHead = 2, nCtx = 8, pos0 = 4, tokens = 3;
+  const headSize = C / nHead;
+
+  it('writes the new keys and values, and matches causal softmax attention in float64', () => {
+    const qkv = randomValues(tokens * 3 * C, 16, 2);
+    const kCache = put(randomValues(nCtx * C, 17, 2));
+    const vCache = put(randomValues(nCtx * C, 18, 2));
+    const qkvAddress = put(qkv);
+    cpu.kernels.writeKvCache(kCache, vCache, qkvAddress, tokens, pos0, C);
+    const keys = floats(kCache, nCtx * C), values = floats(vCache, nCtx * C);
+    for (let t = 0; t < tokens; t++) {
+      for (let c = 0; c < C; c++) {
+        expect(keys[(pos0 + t) * C + c]).toBe(qkv[t * 3 * C + C + c]);
+        expect(values[(pos0 + t) * C + c]).toBe(qkv[t * 3 * C + 2 * C + c]);
+      }
+    }
+    const out = cpu.allocate(tokens * C * 4, 'out');
+    const scores = cpu.allocate(nHead * nCtx * 4, 'scores');
+    cpu.kernels.attention(out, qkvAddress, kCache, vCache, scores, tokens, pos0, C, nHead, nCtx, 0, 1);
+    cpu.kernels.attention(out, qkvAddress, kCache, vCache, scores, tokens, pos0, C, nHead, nCtx, 1, nHead);
+
+    const expected = new Float64Array(tokens * C);
+    for (let t = 0; t < tokens; t++) {
+      for (let h = 0; h < nHead; h++) {
+        const visible = pos0 + t + 1;
+        const logits = Array.from({ length: visible }, (_, j) => {
+          let dot = 0;
+          for (let i = 0; i < headSize; i++) dot += qkv[t * 3 * C + h * headSize + i] * keys[j * C + h * headSize + i];
+          return dot / Math.sqrt(headSize);
+        });
+        const largest = Math.max(...logits);
+        const weights = logits.map((logit) => Math.exp(logit - largest));
+        const total = weights.reduce((a, b) => a + b);
+        for (let i = 0; i < headSize; i++) {
+          expected[t * C + h * headSize + i] = weights.reduce((sum, w, j) => sum + (w / total) * values[j * C + h * headSize + i], 0);
+        }
+      }
+    }
+    expect(maxAbsDifference(floats(out, tokens * C), expected)).toBeLessThan(1e-5);
+  });
+});
