@@ -2,11 +2,17 @@ import { defineConfig } from 'vite';
 import { VitePWA } from 'vite-plugin-pwa';
 import { assemblyScriptPlugin } from './scripts/assemblyscript.ts';
 import { contentSecurityPolicyPlugin } from './scripts/content-security-policy.ts';
+import { CROSS_ORIGIN_ISOLATION_HEADERS } from './src/cross-origin-isolation.ts';
 
-// The service worker precaches the whole app shell (JS, the parser's WASM, the tokenizer's ranks
-// inside the worker bundle, icons), so the installed app starts with the network off. Model
-// files are not precached: the worker keeps downloaded models in the Origin Private File System.
+// The service worker precaches the whole app shell (JS, the parser's and the CPU kernels' WASM, the
+// tokenizer's ranks inside the worker bundle, icons), so the installed app starts with the network
+// off. Model files are not precached: the worker keeps downloaded models in the Origin Private File
+// System. It is our own (src/sw.ts) rather than a generated one because it must add the
+// cross-origin isolation headers to what it serves.
 const pwa = VitePWA({
+  strategies: 'injectManifest',
+  srcDir: 'src',
+  filename: 'sw.ts',
   // A new version waits until the user accepts the prompt the app shows (src/main.ts).
   registerType: 'prompt',
   injectRegister: false,
@@ -14,7 +20,7 @@ const pwa = VitePWA({
   manifest: {
     name: 'GPT-2 in your browser',
     short_name: 'GPT-2',
-    description: "OpenAI's GPT-2 running on your own GPU with WebGPU, offline once a model is downloaded.",
+    description: "OpenAI's GPT-2 running on your own device (WebGPU, or WASM SIMD on the CPU), offline once a model is downloaded.",
     start_url: '.',
     scope: '.',
     display: 'standalone',
@@ -26,12 +32,10 @@ const pwa = VitePWA({
       { src: 'icon-maskable-512.png', sizes: '512x512', type: 'image/png', purpose: 'maskable' },
     ],
   },
-  workbox: {
+  injectManifest: {
     globPatterns: ['**/*.{js,css,html,wasm,png,svg,webmanifest}'],
     // The worker bundle carries the tokenizer's 50k merges (~1 MB); precache it all.
     maximumFileSizeToCacheInBytes: 8 * 1024 * 1024,
-    navigateFallback: 'index.html',
-    cleanupOutdatedCaches: true,
   },
 });
 
@@ -39,6 +43,6 @@ export default defineConfig({
   plugins: [assemblyScriptPlugin(), pwa, contentSecurityPolicyPlugin()],
   worker: { format: 'es' },
   build: { target: 'es2022' },
-  server: { host: 'localhost' },
-  preview: { host: 'localhost' },
+  server: { host: 'localhost', headers: CROSS_ORIGIN_ISOLATION_HEADERS },
+  preview: { host: 'localhost', headers: CROSS_ORIGIN_ISOLATION_HEADERS },
 });

@@ -5,6 +5,11 @@
 // the worker compile the weight parser's WASM. Network access only to the app's origin and the
 // HuggingFace hub (whose downloads redirect to *.hf.co); a build for another hub names its origins
 // in GPT2_HUB_ORIGINS (space-separated). Inline styles are allowed for the page's palette.
+//
+// The CPU backend needs nothing more: `worker-src 'self'` covers the engine's worker, and the
+// kernel threads it starts are same-origin module workers too (no blob: URLs); a policy in a
+// <meta> tag governs the page only, and sharing WASM memory between them is allowed by the
+// cross-origin isolation headers (src/cross-origin-isolation.ts), not by the policy.
 import type { Plugin } from 'vite';
 
 const HUB_ORIGINS = ['https://huggingface.co', 'https://*.huggingface.co', 'https://*.hf.co'];

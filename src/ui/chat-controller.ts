@@ -109,7 +109,12 @@ export class ChatController {
     let generated = '';
     const meter = new SpeedMeter((speed) => (this.speed = speed));
     let lastSave = performance.now();
+    // The events come through a message channel of their own, so the last ones can arrive after
+    // the result. The result holds the whole text; an event applied after it would mark the
+    // finished reply as still being written.
+    let settled = false;
     const onEvent = (event: GenerationEvent) => {
+      if (settled) return;
       meter.observe(event);
       // Every event that carries text adds to the reply; only token events count as tokens.
       if ('text' in event) generated += event.text;
@@ -124,7 +129,7 @@ export class ChatController {
       }
     };
     try {
-      const result = await this.engine.generate(framed.prompt, used, onEvent);
+      const result = await this.engine.generate(framed.prompt, used, onEvent).finally(() => (settled = true));
       this.updateReply(replyId, { text: replyText(prompt.framing, result.text), status: 'done', stopReason: result.stopReason });
       this.speed = meter.finish(result);
     } catch (error) {

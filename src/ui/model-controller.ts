@@ -6,7 +6,7 @@ import type { ReactiveControllerHost } from 'lit';
 import type { CachedModel, DownloadProgress, DownloadRequest, LoadProgress, ModelInfo, ModelSource, StorageInfo } from '../worker/engine-api.ts';
 import { downloadRequestFor, MODEL_CATALOG } from '../models/catalog.ts';
 import { engineStopped, errorMessage, type AppEngine } from './app-engine.ts';
-import type { AppSettings } from './settings.ts';
+import { loadOptions, type AppSettings } from './settings.ts';
 
 export type ModelState = 'idle' | 'downloading' | 'loading' | 'ready';
 
@@ -172,8 +172,7 @@ export class ModelController {
     this.notice = '';
     this.host.requestUpdate();
     try {
-      const options = settings.weightsDtype === 'auto' ? {} : { weightsDtype: settings.weightsDtype };
-      const model = await this.engine.load(source, options, (progress) => {
+      const model = await this.engine.load(source, loadOptions(settings), (progress) => {
         this.loadProgress = progress;
         this.host.requestUpdate();
       });

@@ -1,13 +1,19 @@
-// The header's account of the model: which one is loaded and how big it is, or what is happening
-// instead (downloading, loading).
+// The header's account of the model: which one is loaded, how big it is, where it runs (and why
+// there), or what is happening instead (downloading, loading).
 import { css, html, LitElement } from 'lit';
 import { customElement, property } from 'lit/decorators.js';
-import type { LoadProgress, ModelInfo } from '../worker/engine-api.ts';
+import type { Backend, LoadProgress, ModelInfo } from '../worker/engine-api.ts';
 import { formatBytes, formatParameters } from './format.ts';
 import type { ModelState } from './model-controller.ts';
 
-/** Backends as people know them; the CPU fallback is an AssemblyScript WASM SIMD build. */
-const BACKEND_NAMES: Record<string, string> = { webgpu: 'WebGPU', wasm: 'WASM SIMD' };
+/** Backends as people know them; the CPU backend is an AssemblyScript WASM SIMD build. */
+const BACKEND_NAMES: Record<Backend, string> = { webgpu: 'WebGPU', cpu: 'CPU (WASM SIMD)' };
+
+/** Where the model runs: the GPU adapter on WebGPU; on the CPU, how many threads share the work. */
+function placeOf(model: ModelInfo): string {
+  if (model.backend === 'cpu') return `${BACKEND_NAMES.cpu}, ${model.threads} thread${model.threads === 1 ? '' : 's'}`;
+  return `${BACKEND_NAMES[model.backend]} on ${model.adapter || 'an unnamed adapter'}`;
+}
 
 @customElement('model-summary')
 export class ModelSummary extends LitElement {
@@ -21,6 +27,9 @@ export class ModelSummary extends LitElement {
     .details {
       color: var(--text-muted);
       font-size: 0.9rem;
+    }
+    .reason {
+      display: block;
     }
     progress {
       width: min(16rem, 100%);
@@ -56,9 +65,12 @@ export class ModelSummary extends LitElement {
     return html`<span class="name" data-testid="model-name">${this.label || model.name}</span>
       <span class="details">
         ${formatParameters(model.parameterCount)} parameters · ${formatBytes(model.weightBytes)} of ${model.weightsDtype} weights ·
-        ${BACKEND_NAMES[model.backend] ?? model.backend} on ${model.adapter || 'an unnamed adapter'} · loaded in
+        <span data-testid="model-backend" title=${model.backendReason}>${placeOf(model)}</span> · loaded in
         ${(model.loadMs / 1000).toFixed(1)} s
-      </span>`;
+      </span>
+      ${model.backendReason
+        ? html`<span class="details reason" data-testid="backend-reason">Why ${BACKEND_NAMES[model.backend]}: ${model.backendReason}</span>`
+        : null}`;
   }
 }
 

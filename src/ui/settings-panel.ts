@@ -150,9 +150,24 @@ export class SettingsPanel extends LitElement {
           </select>`,
         )}
         ${this.field(
+          'backend',
+          'Runs on',
+          'Automatic: WebGPU on a real GPU, else the CPU. Used the next time a model is loaded.',
+          html`<select
+            id="backend"
+            data-testid="settings-backend"
+            aria-describedby=${this.describedBy('backend')}
+            @change=${(event: Event) => this.change({ backend: (event.target as HTMLSelectElement).value as AppSettings['backend'] })}
+          >
+            <option value="auto" ?selected=${settings.backend === 'auto'}>Automatic</option>
+            <option value="webgpu" ?selected=${settings.backend === 'webgpu'}>WebGPU</option>
+            <option value="cpu" ?selected=${settings.backend === 'cpu'}>CPU (WASM SIMD)</option>
+          </select>`,
+        )}
+        ${this.field(
           'weightsDtype',
-          'Weights on the GPU',
-          'Used the next time a model is loaded.',
+          'Weights format',
+          'Automatic: f16 on WebGPU, int8 on the CPU. Used the next time a model is loaded.',
           html`<select
             id="weights-dtype"
             data-testid="settings-weights-dtype"
@@ -162,6 +177,7 @@ export class SettingsPanel extends LitElement {
             <option value="auto" ?selected=${settings.weightsDtype === 'auto'}>Automatic (the engine chooses)</option>
             <option value="f32" ?selected=${settings.weightsDtype === 'f32'}>f32 (exact)</option>
             <option value="f16" ?selected=${settings.weightsDtype === 'f16'}>f16 (half the memory)</option>
+            <option value="int8" ?selected=${settings.weightsDtype === 'int8'}>int8 (CPU only, a quarter of the memory)</option>
           </select>`,
         )}
         ${this.field(

@@ -1,8 +1,7 @@
 // The user's settings: what they are, the ranges that make sense, and how they are kept in
 // localStorage. A stored value that is missing or no longer valid falls back to its default, so a
 // settings change between versions never leaves the app unusable.
-import type { GenerationSettings } from '../worker/engine-api.ts';
-import type { MatrixDtype } from '../model/weight-layout.ts';
+import type { Backend, GenerationSettings, LoadOptions, WeightsDtype } from '../worker/engine-api.ts';
 import { DEFAULT_HUB_URL } from '../models/catalog.ts';
 import type { FramingMode } from './prompt-framing.ts';
 
@@ -18,8 +17,10 @@ export interface AppSettings {
   randomSeed: boolean;
   stopStrings: string[];
   framing: FramingMode;
-  /** How the next model loaded stores its matrices on the GPU; 'auto' leaves it to the engine. */
-  weightsDtype: MatrixDtype | 'auto';
+  /** Where the next model loaded runs; 'auto' leaves it to the engine (WebGPU on a real GPU, else the CPU). */
+  backend: Backend | 'auto';
+  /** How the next model loaded stores its matrices; 'auto' leaves it to the engine. */
+  weightsDtype: WeightsDtype | 'auto';
   /** Where catalog models are downloaded from: the HF hub or a mirror with the same layout. */
   hubUrl: string;
 }
@@ -34,6 +35,7 @@ export const DEFAULT_SETTINGS: Readonly<AppSettings> = {
   randomSeed: true,
   stopStrings: [],
   framing: 'chat',
+  backend: 'auto',
   weightsDtype: 'auto',
   hubUrl: DEFAULT_HUB_URL,
 };
@@ -60,7 +62,10 @@ export function validateSettings(settings: AppSettings): SettingsErrors {
   if (!(Number.isInteger(seed) && seed >= 0 && seed <= SEED_MAX)) errors.seed = `The seed must be a whole number from 0 to ${SEED_MAX}.`;
   if (!settings.stopStrings.every((stop) => stop.length > 0)) errors.stopStrings = 'Stop strings cannot be empty.';
   if (settings.framing !== 'chat' && settings.framing !== 'plain') errors.framing = 'Choose chat or plain completion.';
-  if (!['auto', 'f32', 'f16'].includes(settings.weightsDtype)) errors.weightsDtype = 'Choose automatic, f32 or f16.';
+  if (!['auto', 'webgpu', 'cpu'].includes(settings.backend)) errors.backend = 'Choose automatic, WebGPU or CPU.';
+  // int8 with WebGPU is left to the engine to refuse: it says why, and the choice may be a step on
+  // the way to switching the backend too.
+  if (!['auto', 'f32', 'f16', 'int8'].includes(settings.weightsDtype)) errors.weightsDtype = 'Choose automatic, f32, f16 or int8.';
   if (!isHttpUrl(settings.hubUrl)) errors.hubUrl = 'The hub URL must be a web address starting with http:// or https://.';
   return errors;
 }
@@ -82,6 +87,14 @@ export function formatStopStrings(stopStrings: readonly string[]): string {
 export function generationSettings(settings: AppSettings, stopStrings: string[], seed: number): GenerationSettings {
   const { maxNewTokens, temperature, topK, topP, repetitionPenalty } = settings;
   return { maxNewTokens, temperature, topK, topP, repetitionPenalty, seed, stopStrings };
+}
+
+/** What the engine needs to load a model: only the choices the user made, the rest is the engine's. */
+export function loadOptions(settings: AppSettings): LoadOptions {
+  const options: LoadOptions = {};
+  if (settings.backend !== 'auto') options.backend = settings.backend;
+  if (settings.weightsDtype !== 'auto') options.weightsDtype = settings.weightsDtype;
+  return options;
 }
 
 export function randomSeed(): number {

@@ -34,9 +34,11 @@ afterAll(async () => {
 async function mountWithModel(): Promise<void> {
   engine = startEngine();
   await engine.api.deleteCachedModel(MODEL_ID);
-  // Greedy plain completion, so the reply can be checked against the engine's own greedy path.
+  // Greedy plain completion, so the reply can be checked against the engine's own greedy path; on
+  // WebGPU, which Automatic would not choose on this machine's software adapter, since only a GPU
+  // can be reset.
   new SettingsStore(localStorage, settingsKey).save({
-    ...DEFAULT_SETTINGS, framing: 'plain', temperature: 0, repetitionPenalty: 1, maxNewTokens: MAX_NEW_TOKENS,
+    ...DEFAULT_SETTINGS, backend: 'webgpu', framing: 'plain', temperature: 0, repetitionPenalty: 1, maxNewTokens: MAX_NEW_TOKENS,
   });
   app = document.createElement('gpt2-app');
   app.engine = engine;
@@ -48,6 +50,7 @@ async function mountWithModel(): Promise<void> {
   await userEvent.fill(page.getByTestId('custom-url'), MODEL_FOLDER);
   await userEvent.click(page.getByTestId('custom-url-download'));
   await expect.poll(() => app.getAttribute('model-state'), { timeout: 120_000 }).toBe('ready');
+  expect((await engine.api.stats()).model?.backend).toBe('webgpu');
 }
 
 it('tells the user the GPU was reset and the model loaded again, and a prompt then gets the same reply', async () => {

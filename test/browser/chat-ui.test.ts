@@ -314,6 +314,23 @@ it('sends with Enter, adds a line with Shift+Enter, and streams the reply in as 
   await expect.element(page.getByTestId('tok-per-s')).toHaveTextContent('Generation: 25.5 tok/s (4 tokens)');
 });
 
+it('keeps a finished reply finished when the last token events arrive after the result', async () => {
+  // The engine's events and its result travel on different message channels, so a fast backend's
+  // last tokens can come in after the result.
+  const { engine } = await mountWithModel();
+  await send(engine, 'Hi');
+  engine.stream(' Hello');
+  engine.finishGeneration(' Hello there');
+  const doneLine = () => page.getByTestId('reply-message').element().querySelector('.meta');
+  await expect.poll(doneLine).not.toBeNull();
+  engine.stream(' again');
+  // Give a late event time to reach the page, as it would.
+  await new Promise((resolve) => setTimeout(resolve, 100));
+  expect(replies().element().textContent).toBe('Hello there');
+  expect(replies().element().getAttribute('aria-busy')).toBe('false');
+  expect(doneLine()).not.toBeNull();
+});
+
 it('Stop asks the engine to abort, and the reply ends as stopped', async () => {
   const { engine } = await mountWithModel();
   await send(engine, 'Tell me a story');

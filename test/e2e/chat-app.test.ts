@@ -1,35 +1,17 @@
-// The built app in headless Chromium (WebGPU on), as a user drives it: choose a model from the
+// The built app in headless Chromium on WebGPU, as a user drives it: choose a model from the
 // catalog (downloaded from a local stand-in for the hub), type a prompt, watch the reply stream
-// in, stop a reply, reload and find the conversation still there.
-import { readFileSync } from 'node:fs';
-import { join } from 'node:path';
+// in, stop a reply, reload and find the conversation still there. WebGPU is chosen in the settings:
+// on this machine's software adapter Automatic picks the CPU (no-webgpu.test.ts and
+// cross-origin-isolation.test.ts drive that).
 import type { Page } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { decodeSafetensors } from '../../scripts/model-files.ts';
-import { decode, encode, END_OF_TEXT } from '../../src/worker/tokenizer.ts';
-import { ReferenceGpt2 } from '../support/reference-gpt2.ts';
+import { encode } from '../../src/worker/tokenizer.ts';
+import { setSetting, watchLastReply } from './support/app-page.ts';
 import { openBrowser, startAppServer, type AppServer, type BrowserSession } from './support/app-server.ts';
+import { expectedGreedyReply } from './support/reference-reply.ts';
 
-const fixture = join(import.meta.dirname, '../../../shared/fixtures/tiny-gpt2');
 const PROMPT = 'The meaning of life is';
 const MAX_NEW_TOKENS = 10;
-
-/** What greedy decoding of PROMPT gives, from the float64 CPU reference on the fixture's weights. */
-function expectedGreedyReply(): string {
-  const hfConfig = JSON.parse(readFileSync(join(fixture, 'config.json'), 'utf8'));
-  const config = { vocabSize: hfConfig.vocab_size, nCtx: hfConfig.n_positions, nEmbd: hfConfig.n_embd, nLayer: hfConfig.n_layer, nHead: hfConfig.n_head };
-  const reference = new ReferenceGpt2(config, decodeSafetensors(readFileSync(join(fixture, 'model.safetensors'))).tensors);
-  const tokens = reference.greedy(encode(PROMPT), MAX_NEW_TOKENS);
-  const end = tokens.indexOf(END_OF_TEXT);
-  return decode(end < 0 ? tokens : tokens.slice(0, end));
-}
-
-async function setSetting(page: Page, testId: string, value: string): Promise<void> {
-  const field = page.getByTestId(testId);
-  if ((await field.evaluate((element) => element.tagName)) === 'SELECT') await field.selectOption(value);
-  else await field.fill(value);
-  await field.dispatchEvent('change');
-}
 
 describe('the chat app', () => {
   let server: AppServer;
@@ -45,9 +27,24 @@ describe('the chat app', () => {
     await server?.close();
   });
 
-  it('downloads a model, streams a greedy reply that matches the reference, and shows speeds', async () => {
+  it('refuses int8 weights on WebGPU with the engine\'s reason, and keeps the download', async () => {
     await page.goto(`${server.baseUrl}?hub=${encodeURIComponent(server.hubUrl)}`);
     await page.locator('gpt2-app[ready]').waitFor();
+    await setSetting(page, 'settings-backend', 'webgpu');
+    await setSetting(page, 'settings-weights-dtype', 'int8');
+    await page.getByTestId('model-select').selectOption('gpt2');
+    await page.getByTestId('download-progress').waitFor();
+    const error = page.getByTestId('error');
+    await error.waitFor({ timeout: 300_000 });
+    expect(await error.locator('p').allTextContents()).toEqual([
+      expect.stringMatching(/^Could not load GPT-2 \(124M\): int8 weights are for the CPU backend only/),
+    ]);
+    expect(await page.locator('gpt2-app').getAttribute('model-state')).toBe('idle');
+    await expect.poll(() => page.locator('[data-testid=cached-models] li[data-model-id=gpt2]').count()).toBe(1);
+    await page.getByTestId('dismiss-error').click();
+  });
+
+  it('loads the saved model on WebGPU, and streams a greedy reply that matches the reference, with speeds', async () => {
     await setSetting(page, 'settings-weights-dtype', 'f32');
     await setSetting(page, 'settings-framing', 'plain');
     await setSetting(page, 'settings-temperature', '0');
@@ -55,16 +52,21 @@ describe('the chat app', () => {
     await setSetting(page, 'settings-max-new-tokens', String(MAX_NEW_TOKENS));
 
     await page.getByTestId('model-select').selectOption('gpt2');
-    await page.getByTestId('download-progress').waitFor();
     await page.locator('gpt2-app[model-state=ready]').waitFor({ timeout: 300_000 });
+    expect(await page.getByTestId('model-backend').textContent()).toMatch(/^WebGPU on \S/);
+    expect(await page.getByTestId('backend-reason').textContent()).toBe('Why WebGPU: chosen in the settings');
+    expect(await page.getByTestId('model-info').textContent()).toMatch(/of f32 weights/);
 
+    const replySnapshots = await watchLastReply(page);
     await page.getByTestId('prompt').fill(PROMPT);
     await page.getByTestId('prompt').press('Enter');
-    // Streaming: the reply has some text while generation is still running.
-    await page.locator('gpt2-app[generating]').waitFor();
+    await expect.poll(() => page.getByTestId('reply').count()).toBe(1);
     await page.locator('gpt2-app:not([generating])').waitFor({ timeout: 300_000 });
     const replyText = await page.getByTestId('reply').last().textContent();
-    expect(replyText).toBe(expectedGreedyReply());
+    expect(replyText).toBe(expectedGreedyReply(PROMPT, MAX_NEW_TOKENS));
+    // Streamed: part of the reply was on the page while the rest was still being written.
+    const partial = (await replySnapshots()).filter((snapshot) => snapshot.writing && snapshot.text.length > 0 && snapshot.text !== replyText);
+    expect(partial.length).toBeGreaterThan(0);
     expect(await page.getByTestId('tok-per-s').textContent()).toMatch(/\d/);
     expect(session.pageErrors).toEqual([]);
   });

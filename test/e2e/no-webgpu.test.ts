@@ -1,8 +1,14 @@
-// Chromium without WebGPU (no --enable-unsafe-webgpu, so no adapter on this machine): the app
-// explains what is needed, and what does not need the GPU keeps working — the download is
-// saved, the settings and the conversation stay usable.
+// Chromium without WebGPU (no --enable-unsafe-webgpu, so no adapter on this machine), settings on
+// Automatic: the app puts the model on the CPU by itself and says why, downloads the tiny model
+// from the stand-in hub, and streams a reply, which at temperature 0 with f32 weights is the
+// float64 reference's greedy continuation, as on WebGPU (chat-app.test.ts).
 import { afterAll, beforeAll, expect, it } from 'vitest';
+import { setSetting, watchLastReply } from './support/app-page.ts';
 import { openBrowser, startAppServer, type AppServer, type BrowserSession } from './support/app-server.ts';
+import { expectedGreedyReply } from './support/reference-reply.ts';
+
+const PROMPT = 'The meaning of life is';
+const MAX_NEW_TOKENS = 10;
 
 let server: AppServer;
 let session: BrowserSession;
@@ -15,22 +21,36 @@ afterAll(async () => {
   await server?.close();
 });
 
-it('says WebGPU is missing and what to do, and keeps the downloaded model and the settings', async () => {
+it('chooses the CPU by itself, says why, and streams the reference\'s greedy reply', async () => {
   const page = session.page;
   expect(await page.evaluate(async () => (await navigator.gpu?.requestAdapter()) ?? null)).toBeNull();
   await page.goto(`${server.baseUrl}?hub=${encodeURIComponent(server.hubUrl)}`);
   await page.locator('gpt2-app[ready]').waitFor();
-  await page.getByTestId('model-select').selectOption('gpt2');
-  const error = page.getByTestId('error').first();
-  await error.waitFor({ timeout: 120_000 });
-  expect(await error.textContent()).toMatch(/WebGPU.*(Chrome|flag|browser)/s);
+  expect(await page.getByTestId('settings-backend').inputValue()).toBe('auto');
+  await setSetting(page, 'settings-weights-dtype', 'f32');
+  await setSetting(page, 'settings-framing', 'plain');
+  await setSetting(page, 'settings-temperature', '0');
+  await setSetting(page, 'settings-repetition-penalty', '1');
+  await setSetting(page, 'settings-max-new-tokens', String(MAX_NEW_TOKENS));
 
-  // The download did not depend on the GPU: the model is saved for when WebGPU is available.
-  await expect.poll(() => page.locator('[data-testid=cached-models] li[data-model-id=gpt2]').count()).toBe(1);
-  await page.getByTestId('settings-temperature').fill('0.5');
-  await page.getByTestId('settings-temperature').dispatchEvent('change');
-  expect(await page.getByTestId('settings-error').count()).toBe(0);
-  await page.getByTestId('dismiss-error').first().click();
-  expect(await page.getByTestId('error').count()).toBe(0);
+  await page.getByTestId('model-select').selectOption('gpt2');
+  await page.getByTestId('download-progress').waitFor();
+  await page.locator('gpt2-app[model-state=ready]').waitFor({ timeout: 300_000 });
+  expect(await page.getByTestId('model-backend').textContent()).toMatch(/^CPU \(WASM SIMD\), \d+ threads?$/);
+  expect(await page.getByTestId('backend-reason').textContent()).toMatch(/^Why CPU \(WASM SIMD\): no WebGPU/);
+  expect(await page.getByTestId('model-info').textContent()).toMatch(/of f32 weights/);
+
+  const replySnapshots = await watchLastReply(page);
+  await page.getByTestId('prompt').fill(PROMPT);
+  await page.getByTestId('prompt').press('Enter');
+  await expect.poll(() => page.getByTestId('reply').count()).toBe(1);
+  await page.locator('gpt2-app:not([generating])').waitFor({ timeout: 300_000 });
+  const reply = await page.getByTestId('reply').textContent();
+  expect(reply).toBe(expectedGreedyReply(PROMPT, MAX_NEW_TOKENS));
+  // Streamed: part of the reply was on the page while the rest was still being written.
+  const partial = (await replySnapshots()).filter((snapshot) => snapshot.writing && snapshot.text.length > 0 && snapshot.text !== reply);
+  expect(partial.length).toBeGreaterThan(0);
+  expect(partial.every((snapshot) => reply!.startsWith(snapshot.text))).toBe(true);
+  expect(await page.getByTestId('tok-per-s').textContent()).toMatch(/\d/);
   expect(session.pageErrors).toEqual([]);
 });

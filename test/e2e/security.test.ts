@@ -1,6 +1,9 @@
 // The built app's Content-Security-Policy, in Chromium: inline scripts are refused, eval is not allowed,
-// while the app itself (module scripts, its worker, the parser's WASM) still loads a model.
+// while the app itself (module scripts, its worker, the parser's WASM) still loads a model on
+// either backend: on the CPU with its kernel threads (workers started by the engine's worker, with
+// shared WASM memory), and on WebGPU.
 import { afterAll, beforeAll, expect, it } from 'vitest';
+import { setSetting } from './support/app-page.ts';
 import { openBrowser, startAppServer, type AppServer, type BrowserSession } from './support/app-server.ts';
 
 let server: AppServer;
@@ -14,7 +17,7 @@ afterAll(async () => {
   await server?.close();
 });
 
-it('refuses inline scripts, allows no eval, and the app still loads a model', async () => {
+it('refuses inline scripts, allows no eval, and the app still loads a model on the CPU and on WebGPU', async () => {
   const page = session.page;
   const violations: string[] = [];
   page.on('console', (message) => {
@@ -38,7 +41,24 @@ it('refuses inline scripts, allows no eval, and the app still loads a model', as
   expect(policy).not.toContain("'unsafe-eval'");
   expect(policy).not.toMatch(/script-src[^;]*'unsafe-inline'/);
   expect(violations.length).toBeGreaterThan(0);
+  const refusedInline = violations.length;
 
+  // ?model= loads GPT-2 as the app starts, on the backend the engine chooses.
   await page.locator('gpt2-app[model-state=ready]').waitFor({ timeout: 300_000 });
+  expect(await page.getByTestId('model-name').textContent()).not.toContain('Medium');
+
+  await setSetting(page, 'settings-backend', 'cpu');
+  await page.getByTestId('model-select').selectOption('gpt2-medium');
+  await expect.poll(() => page.getByTestId('model-name').textContent(), { timeout: 300_000 }).toContain('Medium');
+  const threads = Number(/^CPU \(WASM SIMD\), (\d+) threads?$/.exec((await page.getByTestId('model-backend').textContent()) ?? '')?.[1]);
+  expect(threads).toBeGreaterThan(1);
+
+  await setSetting(page, 'settings-backend', 'webgpu');
+  await page.getByTestId('model-select').selectOption('gpt2');
+  await expect.poll(() => page.getByTestId('model-name').textContent(), { timeout: 300_000 }).not.toContain('Medium');
+  expect(await page.locator('gpt2-app').getAttribute('model-state')).toBe('ready');
+  expect(await page.getByTestId('model-backend').textContent()).toMatch(/^WebGPU on /);
+  // The policy refused nothing the app itself does.
+  expect(violations).toHaveLength(refusedInline);
   expect(session.pageErrors).toEqual([]);
 });

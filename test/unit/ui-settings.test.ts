@@ -1,7 +1,7 @@
 // Settings: ranges with messages that say what to enter, stop strings written one per line, and
 // storage that falls back to defaults for anything missing, mistyped or out of range.
 import { expect, it } from 'vitest';
-import { DEFAULT_SETTINGS, formatStopStrings, generationSettings, parseStopStrings, SettingsStore, validateSettings } from '../../src/ui/settings.ts';
+import { DEFAULT_SETTINGS, formatStopStrings, generationSettings, loadOptions, parseStopStrings, SettingsStore, validateSettings } from '../../src/ui/settings.ts';
 
 /** A Storage in memory: what localStorage is to the app. */
 class MemoryStorage implements Storage {
@@ -42,7 +42,8 @@ it.each([
   ['maxNewTokens', 10.5, /whole number/],
   ['seed', -1, /from 0/],
   ['seed', 2 ** 32, /4294967295/],
-  ['weightsDtype', 'f8', /automatic, f32 or f16/],
+  ['backend', 'metal', /automatic, WebGPU or CPU/],
+  ['weightsDtype', 'f8', /automatic, f32, f16 or int8/],
   ['hubUrl', 'huggingface.co', /http/],
   ['hubUrl', 'ftp://mirror/', /http/],
 ] as const)('rejects %s = %s with a message that says what to enter', (name, value, message) => {
@@ -74,16 +75,25 @@ it('gives the engine the sampling settings, the stop strings and the seed actual
   });
 });
 
+it('leaves to the engine what the settings leave on automatic, and passes on what they name', () => {
+  expect(loadOptions({ ...DEFAULT_SETTINGS })).toEqual({});
+  expect(loadOptions({ ...DEFAULT_SETTINGS, backend: 'cpu' })).toEqual({ backend: 'cpu' });
+  expect(loadOptions({ ...DEFAULT_SETTINGS, backend: 'webgpu', weightsDtype: 'int8' })).toEqual({ backend: 'webgpu', weightsDtype: 'int8' });
+  expect(loadOptions({ ...DEFAULT_SETTINGS, weightsDtype: 'f16' })).toEqual({ weightsDtype: 'f16' });
+});
+
 it('saves settings and reads them back in a new store', () => {
   const storage = new MemoryStorage();
-  const changed = { ...DEFAULT_SETTINGS, temperature: 0, stopStrings: ['\n\n'], framing: 'plain' as const, hubUrl: 'http://localhost:9/hub' };
+  const changed = {
+    ...DEFAULT_SETTINGS, temperature: 0, stopStrings: ['\n\n'], framing: 'plain' as const, backend: 'cpu' as const, weightsDtype: 'int8' as const, hubUrl: 'http://localhost:9/hub',
+  };
   new SettingsStore(storage).save(changed);
   expect(new SettingsStore(storage).load()).toEqual(changed);
 });
 
 it('falls back to the default for each stored value that is missing, mistyped or out of range', () => {
   const storage = new MemoryStorage();
-  storage.setItem('gpt2.settings', JSON.stringify({ temperature: 'hot', topK: -3, topP: 0.5, framing: 'poem', stopStrings: [1] }));
+  storage.setItem('gpt2.settings', JSON.stringify({ temperature: 'hot', topK: -3, topP: 0.5, framing: 'poem', backend: 'wasm', stopStrings: [1] }));
   expect(new SettingsStore(storage).load()).toEqual({ ...DEFAULT_SETTINGS, topP: 0.5 });
   storage.setItem('gpt2.settings', '{not json');
   expect(new SettingsStore(storage).load()).toEqual(DEFAULT_SETTINGS);

@@ -1,5 +1,5 @@
 // The built app (vite build) served by `vite preview` on localhost, with the stand-in hub for
-// model downloads on the same server, and Chromium (WebGPU on) to drive it with Playwright.
+// model downloads on the same server, and Chromium (WebGPU on unless asked) to drive it with Playwright.
 import { mkdirSync, mkdtempSync, rmSync, symlinkSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
@@ -57,12 +57,16 @@ export async function buildApp(outDir: string, buildMark?: string): Promise<void
 
 let built: Promise<unknown> | undefined;
 
+/** What a static host that sets no headers sends: the browser's defaults, no isolation. */
+const NO_ISOLATION_HEADERS = { 'Cross-Origin-Opener-Policy': 'unsafe-none', 'Cross-Origin-Embedder-Policy': 'unsafe-none' };
+
 /**
  * Serves the app: by default built once per test run; with `outDir`, what the caller built there.
  * `vite preview` reads each file when it is asked for, so building into `outDir` again while the
- * server runs replaces the served app, as deploying a new release does.
+ * server runs replaces the served app, as deploying a new release does. With `isolationHeaders`
+ * false the server does not make the app cross-origin isolated, as a plain static host would not.
  */
-export async function startAppServer({ outDir }: { outDir?: string } = {}): Promise<AppServer> {
+export async function startAppServer({ outDir, isolationHeaders = true }: { outDir?: string; isolationHeaders?: boolean } = {}): Promise<AppServer> {
   if (outDir === undefined) {
     built ??= buildApp(OUT_DIR);
     await built;
@@ -71,7 +75,8 @@ export async function startAppServer({ outDir }: { outDir?: string } = {}): Prom
     configFile: 'vite.config.ts',
     logLevel: 'error',
     build: { outDir: outDir ?? OUT_DIR },
-    preview: { port: 0, strictPort: false },
+    // vite.config.ts's headers are merged with these, so "no isolation" has to be said explicitly.
+    preview: { port: 0, strictPort: false, ...(isolationHeaders ? {} : { headers: NO_ISOLATION_HEADERS }) },
     plugins: [flakyModelServerPlugin(HUB_PREFIX, prepareHub())],
   });
   const baseUrl = server.resolvedUrls?.local[0];
