@@ -1,14 +1,18 @@
-// npm run bench [-- --model 124M|355M|774M|1.5B] [--dtype f16|f32] [--decode-tokens N] [--json]
-// Times the app's own engine in headless Chromium with WebGPU on a GPT-2 of the real shape with
-// seeded random weights (made on first use and kept in .cache/bench/), and prints a table, or
-// with --json one line of JSON. What is timed: loading the model saved in the browser's storage
-// up to the first token; processing a 128-token prompt; decoding at contexts 128 and 512; the
-// device's own read bandwidth (a reduction over a large buffer), and from those the fraction of it
-// that decoding achieves on the weights; and each kernel on its own. Set CHROMIUM_GPU=vulkan to
-// use a real GPU (see scripts/chromium.ts). On failure it prints "error: <what is wrong>".
+// npm run bench [-- --model 124M|355M|774M|1.5B] [--backend webgpu|cpu] [--dtype f32|f16|int8]
+//                 [--threads N] [--decode-tokens N] [--json]
+// Times the app's own engine in headless Chromium on a GPT-2 of the real shape with seeded random
+// weights (made on first use and kept in .cache/bench/), on WebGPU (the default) or the CPU
+// backend, and prints a table, or with --json one line of JSON. What is timed: loading the model
+// saved in the browser's storage up to the first token; processing a 128-token prompt; decoding
+// at contexts 128 and 512; the read bandwidth of what does the work (WebGPU: a reduction over a
+// large GPU buffer; CPU: the WASM SIMD read loop over a large buffer, with the decode's threads),
+// and from those the fraction of it that decoding achieves on the weights; each kernel on its own
+// (on the CPU, the linear layers of a decode step). Set CHROMIUM_GPU=vulkan to use a real GPU (see scripts/chromium.ts). On failure it
+// prints "error: <what is wrong>".
 import { join } from 'node:path';
 import { parseArgs } from 'node:util';
 import type { BenchOutcome, BenchRequest, BenchResult } from '../src/headless/bench-page.ts';
+import type { KernelTiming } from '../src/headless/kernel-profile.ts';
 import { MODEL_URL_PREFIX, openHeadlessSession } from './headless-session.ts';
 import { MODEL_SHAPES, ensureRandomModel } from './make-random-model.ts';
 
@@ -20,15 +24,20 @@ const progress = (message: string) => process.stderr.write(`${message}\n`);
 
 function formatTable(result: BenchResult): string {
   const decodeMs = result[`decode_ms_per_token_ctx${DECODE_CONTEXTS[0]}`];
+  const cpu = result.backend === 'cpu';
+  const threads = `${result.threads} thread${result.threads === 1 ? '' : 's'}`;
   const rows: [string, string][] = [
     ['model', `GPT-2 ${result.model} shape, random weights, ${result.weights_dtype} matrices (${(result.weight_bytes / 2 ** 20).toFixed(0)} MiB)`],
-    ['adapter', result.adapter],
+    ['backend', cpu ? `CPU (${result.adapter}; cross-origin isolated: ${result.cross_origin_isolated ? 'yes' : 'no'})` : `WebGPU (${result.adapter})`],
     ['load: saved model → first token', `${result.load_ms.toFixed(0)} ms`],
     [`prompt processing, ${result.prefill_tokens} tokens`,
       `${result.prefill_tokens_per_s.toFixed(1)} tokens/s (${(result.prefill_ms / result.prefill_tokens).toFixed(1)} ms/token)`],
     ...DECODE_CONTEXTS.map((context): [string, string] =>
       [`decode at context ${context}`, `${result[`decode_ms_per_token_ctx${context}`].toFixed(1)} ms/token`]),
-    ['device read bandwidth (reduction)', `${result.read_bandwidth_gbs.toFixed(2)} GB/s`],
+    cpu
+      ? ['CPU read bandwidth (WASM SIMD sum)', `${result.read_bandwidth_gbs.toFixed(2)} GB/s with ${threads}` +
+        (result.threads > 1 ? `, ${result.read_bandwidth_single_thread_gbs!.toFixed(2)} GB/s with one` : '')]
+      : ['device read bandwidth (reduction)', `${result.read_bandwidth_gbs.toFixed(2)} GB/s`],
     ['decode weight bandwidth', `${result.decode_weight_bandwidth_gbs.toFixed(2)} GB/s ` +
       `(${(result.decode_weight_bytes_per_token / 2 ** 20).toFixed(0)} MiB / ${decodeMs.toFixed(1)} ms) = ` +
       `${result.decode_bandwidth_fraction.toFixed(2)} of the read bandwidth`],
@@ -36,13 +45,19 @@ function formatTable(result: BenchResult): string {
   ];
   const width = Math.max(...rows.map(([label]) => label.length));
   const lines = rows.map(([label, value]) => `${label.padEnd(width)}  ${value}`);
+  lines.push('', formatProfile(result.profile));
+  return lines.join('\n');
+}
 
-  lines.push('', 'Kernel profile: each kernel timed alone, repeated (for matrix kernels: GB/s of weights read, GFLOP/s)');
-  lines.push(['pass'.padEnd(16), 'kernel'.padEnd(16), 'rows'.padStart(5), 'calls'.padStart(6), 'ms/call'.padStart(9),
-    'ms/pass'.padStart(9), 'share'.padStart(6), 'GB/s'.padStart(7), 'GFLOP/s'.padStart(8)].join(' '));
+function formatProfile(profile: KernelTiming[]): string {
+  const lines = [
+    'Kernel profile: each kernel timed alone, repeated (for matrix kernels: GB/s of weights read, GFLOP/s)',
+    ['pass'.padEnd(16), 'kernel'.padEnd(16), 'rows'.padStart(5), 'calls'.padStart(6), 'ms/call'.padStart(9),
+      'ms/pass'.padStart(9), 'share'.padStart(6), 'GB/s'.padStart(7), 'GFLOP/s'.padStart(8)].join(' '),
+  ];
   const passTotals = new Map<string, number>();
-  for (const t of result.profile) passTotals.set(t.pass, (passTotals.get(t.pass) ?? 0) + t.msPerCall * t.calls);
-  for (const t of result.profile) {
+  for (const t of profile) passTotals.set(t.pass, (passTotals.get(t.pass) ?? 0) + t.msPerCall * t.calls);
+  for (const t of profile) {
     const msPerPass = t.msPerCall * t.calls;
     lines.push([
       t.pass.padEnd(16), t.kernel.padEnd(16), String(t.rows).padStart(5), String(t.calls).padStart(6),
@@ -60,7 +75,9 @@ async function main(): Promise<void> {
   const { values } = parseArgs({
     options: {
       model: { type: 'string', default: '124M' },
+      backend: { type: 'string', default: 'webgpu' },
       dtype: { type: 'string' },
+      threads: { type: 'string' },
       'decode-tokens': { type: 'string', default: '8' },
       json: { type: 'boolean', default: false },
     },
@@ -68,8 +85,17 @@ async function main(): Promise<void> {
   const shapes = Object.keys(MODEL_SHAPES).filter((name) => name !== 'tiny');
   const config = MODEL_SHAPES[values.model];
   if (!shapes.includes(values.model) || !config) throw new Error(`--model must be one of ${shapes.join(', ')}, got "${values.model}"`);
-  if (values.dtype !== undefined && values.dtype !== 'f32' && values.dtype !== 'f16') {
-    throw new Error(`--dtype must be f32 or f16 (leave it out to let the engine choose), got "${values.dtype}"`);
+  const backend = values.backend;
+  if (backend !== 'webgpu' && backend !== 'cpu') throw new Error(`--backend must be webgpu or cpu, got "${backend}"`);
+  const dtypes = backend === 'cpu' ? ['f32', 'f16', 'int8'] : ['f32', 'f16'];
+  if (values.dtype !== undefined && !dtypes.includes(values.dtype)) {
+    const hint = values.dtype === 'int8' ? 'int8 is for --backend cpu' : 'leave it out to let the engine choose';
+    throw new Error(`--dtype must be ${dtypes.join(', ').replace(/, (?=[^,]*$)/, ' or ')} on ${backend} (${hint}), got "${values.dtype}"`);
+  }
+  const threads = values.threads === undefined ? undefined : Number(values.threads);
+  if (threads !== undefined) {
+    if (backend !== 'cpu') throw new Error('--threads is for the CPU backend: add --backend cpu');
+    if (!Number.isInteger(threads) || threads < 1) throw new Error(`--threads must be a whole number of at least 1, got "${values.threads}"`);
   }
   const decodeTokens = Number(values['decode-tokens']);
   if (!Number.isInteger(decodeTokens) || decodeTokens < 1) throw new Error(`--decode-tokens must be a whole number of at least 1, got "${values['decode-tokens']}"`);
@@ -92,7 +118,9 @@ async function main(): Promise<void> {
       modelName: values.model,
       configUrl: modelUrl(model.files.config),
       weightsUrl: modelUrl(model.files.weights),
+      backend,
       weightsDtype: values.dtype as BenchRequest['weightsDtype'],
+      threads,
       promptTokens: PROMPT_TOKENS,
       decodeContexts: DECODE_CONTEXTS,
       decodeTokens,

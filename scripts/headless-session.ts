@@ -1,6 +1,8 @@
 // Runs one of the app's headless pages (headless.html for `npm run logits`, bench.html for
 // `npm run bench`: the engine worker, no UI) in headless Chromium, served by Vite from this
-// checkout, with a folder of model files served beside it.
+// checkout, with a folder of model files served beside it. Vite's config sends the app's
+// cross-origin isolation headers, so the pages may share memory between threads, as the CPU
+// backend's kernel threads need.
 import { chromium, type Browser, type Page } from 'playwright-core';
 import { createServer, type ViteDevServer } from 'vite';
 import { chromiumLaunchOptions } from './chromium.ts';

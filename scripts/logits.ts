@@ -1,8 +1,9 @@
 // npm run logits -- --model <file or folder> --tokens 464,2068,7586 [--all-positions] [--generate N]
-//                   [--dtype f32|f16]
-// Runs the app's own worker and WebGPU kernels in headless Chromium and prints one JSON line:
-// {"logits":[...]} (+ "argmax" per position, + "generated" greedy tokens). On failure it prints
-// one line "error: <what is wrong>" and exits non-zero.
+//                   [--backend webgpu|cpu] [--dtype f32|f16|int8]
+// Runs the app's own worker and its WebGPU kernels (the default) or its CPU backend's WASM SIMD
+// kernels in headless Chromium and prints one JSON line: {"backend", "weightsDtype", "threads",
+// "logits":[...]} (+ "argmax" per position, + "generated" greedy tokens). int8 weights are for
+// the CPU backend only. On failure it prints one line "error: <what is wrong>" and exits non-zero.
 import { parseArgs } from 'node:util';
 import type { HeadlessRequest, HeadlessResult } from '../src/headless/headless-page.ts';
 import { MODEL_URL_PREFIX, openHeadlessSession } from './headless-session.ts';
@@ -24,13 +25,19 @@ async function main(): Promise<void> {
       tokens: { type: 'string' },
       'all-positions': { type: 'boolean', default: false },
       generate: { type: 'string', default: '0' },
+      backend: { type: 'string', default: 'webgpu' },
       dtype: { type: 'string', default: 'f32' },
     },
   });
   if (!values.model) throw new Error('--model is required: a .safetensors or .bin file, or a folder holding one');
   const generate = Number(values.generate);
   if (!Number.isInteger(generate) || generate < 0) throw new Error(`--generate must be a whole number, got "${values.generate}"`);
-  if (values.dtype !== 'f32' && values.dtype !== 'f16') throw new Error(`--dtype must be f32 or f16, got "${values.dtype}"`);
+  const { backend, dtype } = values;
+  if (backend !== 'webgpu' && backend !== 'cpu') throw new Error(`--backend must be webgpu or cpu, got "${backend}"`);
+  const dtypes = backend === 'cpu' ? ['f32', 'f16', 'int8'] : ['f32', 'f16'];
+  if (!dtypes.includes(dtype)) {
+    throw new Error(`--dtype must be ${dtypes.join(', ').replace(/, (?=[^,]*$)/, ' or ')} on ${backend}${dtype === 'int8' ? ' (int8 is for --backend cpu)' : ''}, got "${dtype}"`);
+  }
   const paths = findModelFiles(values.model);
   const request: HeadlessRequest = {
     configUrl: '',
@@ -38,7 +45,8 @@ async function main(): Promise<void> {
     tokens: parseTokens(values.tokens),
     allPositions: values['all-positions'],
     generate,
-    weightsDtype: values.dtype,
+    backend,
+    weightsDtype: dtype as HeadlessRequest['weightsDtype'],
   };
 
   const session = await openHeadlessSession(paths.directory);

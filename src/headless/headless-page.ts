@@ -1,6 +1,7 @@
-// The page behind `npm run logits`: loads a model in the engine worker and answers one request.
+// The page behind `npm run logits`: loads a model in the engine worker, on the backend asked for,
+// and answers one request.
 // Results are plain arrays so they cross Playwright's page boundary as JSON.
-import type { LoadOptions } from '../worker/engine-api.ts';
+import type { Backend, WeightsDtype } from '../worker/engine-api.ts';
 import { startEngine } from '../worker/engine-client.ts';
 
 export interface HeadlessRequest {
@@ -9,20 +10,21 @@ export interface HeadlessRequest {
   tokens: number[];
   allPositions: boolean;
   generate: number;
-  weightsDtype: NonNullable<LoadOptions['weightsDtype']>;
+  backend: Backend;
+  weightsDtype: WeightsDtype;
 }
 
 export type HeadlessResult =
-  | { logits: number[]; argmax?: number[]; generated?: number[] }
+  | { backend: Backend; weightsDtype: WeightsDtype; threads: number; logits: number[]; argmax?: number[]; generated?: number[] }
   | { error: string };
 
 async function run(request: HeadlessRequest): Promise<HeadlessResult> {
   const engine = startEngine();
   try {
     const source = { kind: 'url' as const, name: request.weightsUrl, configUrl: request.configUrl, weightsUrl: request.weightsUrl };
-    await engine.load(source, { weightsDtype: request.weightsDtype });
+    const { backend, weightsDtype, threads } = await engine.load(source, { backend: request.backend, weightsDtype: request.weightsDtype });
     const { logits, argmax } = await engine.api.logits(request.tokens, { allPositions: request.allPositions });
-    const result: HeadlessResult = { logits: Array.from(logits) };
+    const result: HeadlessResult = { backend, weightsDtype, threads, logits: Array.from(logits) };
     if (argmax) result.argmax = argmax;
     if (request.generate > 0) result.generated = await engine.api.greedy(request.tokens, request.generate);
     return result;

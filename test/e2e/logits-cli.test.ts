@@ -1,12 +1,13 @@
 // `npm run logits` end to end: the CLI starts Vite and headless Chromium and runs the app's own
-// worker and WebGPU kernels on the shared fixture, in each of its three files, and on a truncated
-// copy, which must fail with one `error:` line and a non-zero exit code.
+// worker and WebGPU kernels on the shared fixture, in each of its three files, and its CPU
+// backend (f32 and int8); on a truncated copy, or with a backend that does not exist, it must fail
+// with one `error:` line and a non-zero exit code.
 import { execFile } from 'node:child_process';
 import { copyFileSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
-import type { ExpectedCase } from '../support/fixture-expected.ts';
+import { INT8_MAX_LOGIT_ERROR, type ExpectedCase } from '../support/fixture-expected.ts';
 
 const fixture = join(import.meta.dirname, '../../../shared/fixtures/tiny-gpt2');
 const expected = JSON.parse(readFileSync(join(fixture, 'expected.json'), 'utf8')).cases as ExpectedCase[];
@@ -27,26 +28,51 @@ describe('npm run logits', () => {
   const scratch = mkdtempSync(join(tmpdir(), 'logits-cli-'));
   afterAll(() => rmSync(scratch, { recursive: true, force: true }));
 
-  const models: [string, string, 'last_logits' | 'last_logits_f16_weights', number][] = [
-    ['a folder (gpt2_weights.bin + gpt2_config.txt)', fixture, 'last_logits', 1e-3],
-    ['model.safetensors', join(fixture, 'model.safetensors'), 'last_logits', 1e-3],
-    ['model.f16.safetensors', join(fixture, 'model.f16.safetensors'), 'last_logits_f16_weights', 2e-2],
+  const models: [string, string, 'webgpu' | 'cpu', 'last_logits' | 'last_logits_f16_weights', number][] = [
+    ['a folder (gpt2_weights.bin + gpt2_config.txt)', fixture, 'webgpu', 'last_logits', 1e-3],
+    ['model.safetensors', join(fixture, 'model.safetensors'), 'webgpu', 'last_logits', 1e-3],
+    ['model.f16.safetensors', join(fixture, 'model.f16.safetensors'), 'webgpu', 'last_logits_f16_weights', 2e-2],
+    ['model.safetensors', join(fixture, 'model.safetensors'), 'cpu', 'last_logits', 1e-3],
   ];
-  for (const [what, model, logitsKey, tolerance] of models) {
-    it(`prints logits, argmax per position and a greedy continuation for ${what}`, async () => {
+  for (const [what, model, backend, logitsKey, tolerance] of models) {
+    it(`prints logits, argmax per position and a greedy continuation for ${what} on ${backend}`, async () => {
       const { code, lines } = await runLogits([
         '--model', model, '--tokens', testCase.tokens.join(','), '--all-positions',
         '--generate', String(testCase.greedy_continuation.length),
+        ...(backend === 'cpu' ? ['--backend', 'cpu'] : []),
       ]);
       expect(code).toBe(0);
       expect(lines).toHaveLength(1);
       const result = JSON.parse(lines[0]);
+      expect(result).toMatchObject({ backend, weightsDtype: 'f32' });
       expect(result.logits).toHaveLength(50257);
       expect(maxAbsDifference(result.logits, testCase[logitsKey])).toBeLessThan(tolerance);
       expect(result.argmax).toEqual(testCase.all_positions_argmax);
       expect(result.generated).toEqual(testCase.greedy_continuation);
     });
   }
+
+  it('runs int8 weights on the CPU backend, within the int8 bound of the reference but not equal to it', async () => {
+    const { code, lines } = await runLogits(['--model', join(fixture, 'model.safetensors'), '--tokens', testCase.tokens.join(','),
+      '--backend', 'cpu', '--dtype', 'int8']);
+    expect(code).toBe(0);
+    const result = JSON.parse(lines[0]);
+    expect(result).toMatchObject({ backend: 'cpu', weightsDtype: 'int8' });
+    const error = maxAbsDifference(result.logits, testCase.last_logits);
+    expect(error).toBeLessThan(INT8_MAX_LOGIT_ERROR);
+    expect(error).toBeGreaterThan(1e-3);
+  });
+
+  it('refuses a backend it does not have, and int8 weights on WebGPU, with one error line', async () => {
+    for (const [args, message] of [
+      [['--backend', 'gpu'], /^error: --backend must be webgpu or cpu, got "gpu"$/],
+      [['--dtype', 'int8'], /^error: --dtype must be f32 or f16 on webgpu \(int8 is for --backend cpu\)/],
+    ] as const) {
+      const { code, lines } = await runLogits(['--model', fixture, '--tokens', '464', ...args]);
+      expect(code).not.toBe(0);
+      expect(lines).toEqual([expect.stringMatching(message)]);
+    }
+  });
 
   it('gives the same results on what `npm run download -- --from` wrote as on the safetensors it came from', async () => {
     const out = join(scratch, 'downloaded');
