@@ -113,6 +113,19 @@ for (const backend of ['webgpu', 'cpu'] as const) describe(`the engine worker AP
     expect(result.tokens).toEqual(expected);
   });
 
+  it('takes prompts of emoji, combining marks, right-to-left text and NUL, and keeps working', async () => {
+    const unusual = ['Robots 🤖 and families 👩‍👩‍👧 🇯🇵', 'e\u0301 a\u0308\u0323 Z\u0351o', 'שלום עולם مرحبا \u202Eevil\u202C', 'before\u0000after\u0000'];
+    for (const text of unusual) {
+      const tokens = await engine.api.tokenize(text);
+      expect(tokens.length).toBeGreaterThan(0);
+      const { result, events } = await generateWithEvents(engine, text, { ...sampled, maxNewTokens: 8 });
+      expect(events[0]).toMatchObject({ type: 'prompt-done', promptTokens: tokens.length });
+      expect(result.tokens.length).toBeGreaterThan(0);
+    }
+    const { result } = await generateWithEvents(engine, prompt, greedy);
+    expect(result.tokens.length).toBeGreaterThan(0);
+  });
+
   it('rejects bad settings with a message and keeps working', async () => {
     await expect(engine.generate(prompt, { ...greedy, topP: 0 }, () => {})).rejects.toThrow(/top-p must be above 0/);
     const { result } = await generateWithEvents(engine, prompt, { ...greedy, maxNewTokens: 2 });
