@@ -1,7 +1,7 @@
 import { defineConfig } from 'vite';
 import { VitePWA } from 'vite-plugin-pwa';
 import { assemblyScriptPlugin } from './scripts/assemblyscript.ts';
-import { contentSecurityPolicyPlugin } from './scripts/content-security-policy.ts';
+import { contentSecurityPolicy, contentSecurityPolicyPlugin } from './scripts/content-security-policy.ts';
 import { CROSS_ORIGIN_ISOLATION_HEADERS } from './src/cross-origin-isolation.ts';
 
 // The service worker precaches the whole app shell (JS, the parser's and the CPU kernels' WASM, the
@@ -39,10 +39,16 @@ const pwa = VitePWA({
   },
 });
 
+// The built app's policy also travels as a header, from the preview server and from the service
+// worker (which gets it through `define`): a <meta> policy governs the page only, and the engine's
+// worker and its kernel threads take theirs from their own script's response headers.
+const builtAppHeaders = { ...CROSS_ORIGIN_ISOLATION_HEADERS, 'Content-Security-Policy': contentSecurityPolicy() };
+
 export default defineConfig({
   plugins: [assemblyScriptPlugin(), pwa, contentSecurityPolicyPlugin()],
+  define: { __CONTENT_SECURITY_POLICY__: JSON.stringify(builtAppHeaders['Content-Security-Policy']) },
   worker: { format: 'es' },
   build: { target: 'es2022' },
   server: { host: 'localhost', headers: CROSS_ORIGIN_ISOLATION_HEADERS },
-  preview: { host: 'localhost', headers: CROSS_ORIGIN_ISOLATION_HEADERS },
+  preview: { host: 'localhost', headers: builtAppHeaders },
 });

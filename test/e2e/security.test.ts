@@ -62,3 +62,39 @@ it('refuses inline scripts, allows no eval, and the app still loads a model on t
   expect(violations).toHaveLength(refusedInline);
   expect(session.pageErrors).toEqual([]);
 });
+
+it("holds the engine's worker to the policy too: from the server, and from the service worker on a host that sends none", async () => {
+  const page = session.page;
+  /** What the engine's worker meets when it fetches from another origin: the violated directive, or not. */
+  const workerFetchOutcome = async (baseUrl: string) => {
+    // Another origin on this machine: 127.0.0.1 is not localhost to the browser.
+    const elsewhere = baseUrl.replace('//localhost', '//127.0.0.1');
+    expect(elsewhere).not.toBe(baseUrl);
+    const engineWorker = () => page.workers().find((worker) => /\/engine-worker[^/]*\.js$/.test(worker.url()));
+    await expect.poll(() => engineWorker() !== undefined).toBe(true);
+    return engineWorker()!.evaluate((url) => new Promise<string>((resolve) => {
+      self.addEventListener('securitypolicyviolation', (event) => resolve(event.effectiveDirective), { once: true });
+      fetch(url).then(() => resolve('allowed'), () => setTimeout(() => resolve('no policy refused it'), 1000));
+    }), elsewhere);
+  };
+
+  await page.goto(server.baseUrl);
+  await page.locator('gpt2-app[ready]').waitFor();
+  expect(await workerFetchOutcome(server.baseUrl)).toBe('connect-src');
+
+  // A host that sends no headers: the first visit's worker has no policy; once the service worker
+  // controls the page it serves the worker's script with one.
+  const plainHost = await startAppServer({ isolationHeaders: false });
+  try {
+    await page.goto(plainHost.baseUrl);
+    await page.locator('gpt2-app[ready]').waitFor();
+    expect(await workerFetchOutcome(plainHost.baseUrl)).not.toBe('connect-src');
+    await page.evaluate(() => navigator.serviceWorker.ready);
+    await page.reload();
+    await page.locator('gpt2-app[ready]').waitFor();
+    expect(await page.evaluate(() => navigator.serviceWorker.controller !== null)).toBe(true);
+    expect(await workerFetchOutcome(plainHost.baseUrl)).toBe('connect-src');
+  } finally {
+    await plainHost.close();
+  }
+});

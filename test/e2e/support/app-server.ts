@@ -57,14 +57,15 @@ export async function buildApp(outDir: string, buildMark?: string): Promise<void
 
 let built: Promise<unknown> | undefined;
 
-/** What a static host that sets no headers sends: the browser's defaults, no isolation. */
-const NO_ISOLATION_HEADERS = { 'Cross-Origin-Opener-Policy': 'unsafe-none', 'Cross-Origin-Embedder-Policy': 'unsafe-none' };
+/** What a static host that sets no headers sends: the browser's defaults, no isolation, no policy
+ *  (an empty Content-Security-Policy header has no directives, so nothing is enforced by it). */
+const NO_ISOLATION_HEADERS = { 'Cross-Origin-Opener-Policy': 'unsafe-none', 'Cross-Origin-Embedder-Policy': 'unsafe-none', 'Content-Security-Policy': '' };
 
 /**
  * Serves the app: by default built once per test run; with `outDir`, what the caller built there.
  * `vite preview` reads each file when it is asked for, so building into `outDir` again while the
  * server runs replaces the served app, as deploying a new release does. With `isolationHeaders`
- * false the server does not make the app cross-origin isolated, as a plain static host would not.
+ * false the server does not make the app cross-origin isolated nor send its policy, as a plain static host would not.
  */
 export async function startAppServer({ outDir, isolationHeaders = true }: { outDir?: string; isolationHeaders?: boolean } = {}): Promise<AppServer> {
   if (outDir === undefined) {
