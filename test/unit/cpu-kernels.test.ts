@@ -255,3 +255,15 @@ describe('attention over the KV cache', () => {
     expect(maxAbsDifference(floats(out, tokens * C), expected)).toBeLessThan(1e-5);
   });
 });
+
+describe('the model memory', () => {
+  it('refuses more than a WASM memory can address, saying what to do, without growing', () => {
+    const before = cpu.memory.buffer.byteLength;
+    // GPT-2 XL's f32 weights alone are 6.2 GB.
+    expect(() => cpu.allocate(6.2e9, "the model's weights")).toThrow(
+      /the model's weights needs 5\.\d\d GiB of CPU memory in all, but the CPU backend can address at most 4\.00 GiB: choose int8 weights or a smaller model/,
+    );
+    expect(cpu.memory.buffer.byteLength).toBe(before);
+    expect(cpu.allocate(1024, 'a small buffer')).toBeGreaterThan(0);
+  });
+});
