@@ -4,6 +4,7 @@
 import type { Page } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { Control } from '../../scripts/flaky-model-server-plugin.ts';
+import { setSetting } from './support/app-page.ts';
 import { openBrowser, startAppServer, type AppServer, type BrowserSession } from './support/app-server.ts';
 
 describe('the app after a failed download', () => {
@@ -26,8 +27,7 @@ describe('the app after a failed download', () => {
     page = session.page;
     await page.goto(`${server.baseUrl}?hub=${encodeURIComponent(server.hubUrl)}`);
     await page.locator('gpt2-app[ready]').waitFor();
-    await page.getByTestId('settings-max-new-tokens').fill('4');
-    await page.getByTestId('settings-max-new-tokens').dispatchEvent('change');
+    await setSetting(page, 'settings-max-new-tokens', '4');
   });
   afterAll(async () => {
     await session?.close();

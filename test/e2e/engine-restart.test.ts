@@ -5,6 +5,7 @@
 // the app replies as before.
 import type { Page, Worker } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { engineWorkers, setSetting } from './support/app-page.ts';
 import { openBrowser, startAppServer, type AppServer, type BrowserSession } from './support/app-server.ts';
 
 const STOPPED_REPLY = /^Interrupted: the engine stopped \(.+\); it has been restarted: load the model again, then press Regenerate\.$/;
@@ -22,12 +23,6 @@ describe('the app when its engine worker dies mid-reply', () => {
   /** The line under a reply that was written in full: which model, the seed and why it stopped. */
   const lastDone = () => page.getByTestId('reply-message').last().locator('.meta');
 
-  async function setSetting(testId: string, value: string): Promise<void> {
-    const field = page.getByTestId(testId);
-    if ((await field.evaluate((element) => element.tagName)) === 'SELECT') await field.selectOption(value);
-    else await field.fill(value);
-    await field.dispatchEvent('change');
-  }
 
   async function chooseModel(id: string): Promise<void> {
     await page.getByTestId('model-select').selectOption(id);
@@ -45,7 +40,7 @@ describe('the app when its engine worker dies mid-reply', () => {
 
   /** The engine's worker, told apart by its script from the CPU backend's kernel threads it starts. */
   function engineWorker(): Worker {
-    const workers = page.workers().filter((worker) => /\/engine-worker[^/]*\.js$/.test(worker.url()));
+    const workers = engineWorkers(page);
     expect(workers).toHaveLength(1);
     return workers[0];
   }
@@ -58,8 +53,8 @@ describe('the app when its engine worker dies mid-reply', () => {
     await page.goto(`${server.baseUrl}?hub=${encodeURIComponent(server.hubUrl)}`);
     await page.locator('gpt2-app[ready]').waitFor();
     // Plain completion at temperature 1 has no stop string, so a long reply runs until it is cut off.
-    await setSetting('settings-framing', 'plain');
-    await setSetting('settings-temperature', '1');
+    await setSetting(page, 'settings-framing', 'plain');
+    await setSetting(page, 'settings-temperature', '1');
   });
   afterAll(async () => {
     await session?.close();
@@ -68,12 +63,12 @@ describe('the app when its engine worker dies mid-reply', () => {
 
   it('marks the reply interrupted, keeps the conversation, and replies again once the model is loaded again', async () => {
     await chooseModel('gpt2');
-    await setSetting('settings-max-new-tokens', '4');
+    await setSetting(page, 'settings-max-new-tokens', '4');
     await replyTo('It was a dark and stormy night');
     const firstReply = await replies().first().textContent();
     expect(await page.getByTestId('reply-status').count()).toBe(0);
 
-    await setSetting('settings-max-new-tokens', '2000');
+    await setSetting(page, 'settings-max-new-tokens', '2000');
     await page.getByTestId('prompt').fill('Once upon a time');
     await page.getByTestId('prompt').press('Enter');
     await expect.poll(async () => (await replies().last().textContent())?.length ?? 0, { timeout: 120_000 }).toBeGreaterThan(0);
@@ -103,7 +98,7 @@ describe('the app when its engine worker dies mid-reply', () => {
     expect(await lastStatus().textContent()).toMatch(STOPPED_REPLY);
 
     await chooseModel('gpt2');
-    await setSetting('settings-max-new-tokens', '4');
+    await setSetting(page, 'settings-max-new-tokens', '4');
     // What the interrupted reply says to do: Regenerate writes it again in its place.
     await page.getByTestId('regenerate').click();
     await expect.poll(() => lastDone().count(), { timeout: 300_000 }).toBe(1);

@@ -5,6 +5,7 @@
 import type { Page } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { Control, LoggedRequest } from '../../scripts/flaky-model-server-plugin.ts';
+import { setSetting } from './support/app-page.ts';
 import { openBrowser, startAppServer, type AppServer, type BrowserSession } from './support/app-server.ts';
 
 describe('models and offline use', () => {
@@ -42,8 +43,7 @@ describe('models and offline use', () => {
     await page.goto(`${server.baseUrl}?hub=${encodeURIComponent(server.hubUrl)}`);
     await page.locator('gpt2-app[ready]').waitFor();
     // Short replies, whatever the defaults: these tests are about models, not generation.
-    await page.getByTestId('settings-max-new-tokens').fill('4');
-    await page.getByTestId('settings-max-new-tokens').dispatchEvent('change');
+    await setSetting(page, 'settings-max-new-tokens', '4');
   });
   afterAll(async () => {
     await session?.close();

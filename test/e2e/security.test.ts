@@ -3,7 +3,7 @@
 // either backend: on the CPU with its kernel threads (workers started by the engine's worker, with
 // shared WASM memory), and on WebGPU.
 import { afterAll, beforeAll, expect, it } from 'vitest';
-import { setSetting } from './support/app-page.ts';
+import { engineWorkers, setSetting } from './support/app-page.ts';
 import { openBrowser, startAppServer, type AppServer, type BrowserSession } from './support/app-server.ts';
 
 let server: AppServer;
@@ -70,9 +70,8 @@ it("holds the engine's worker to the policy too: from the server, and from the s
     // Another origin on this machine: 127.0.0.1 is not localhost to the browser.
     const elsewhere = baseUrl.replace('//localhost', '//127.0.0.1');
     expect(elsewhere).not.toBe(baseUrl);
-    const engineWorker = () => page.workers().find((worker) => /\/engine-worker[^/]*\.js$/.test(worker.url()));
-    await expect.poll(() => engineWorker() !== undefined).toBe(true);
-    return engineWorker()!.evaluate((url) => new Promise<string>((resolve) => {
+    await expect.poll(() => engineWorkers(page).length).toBe(1);
+    return engineWorkers(page)[0].evaluate((url) => new Promise<string>((resolve) => {
       self.addEventListener('securitypolicyviolation', (event) => resolve(event.effectiveDirective), { once: true });
       fetch(url).then(() => resolve('allowed'), () => setTimeout(() => resolve('no policy refused it'), 1000));
     }), elsewhere);

@@ -1,6 +1,11 @@
 // Driving the app's page as a user does, for the e2e tests: changing a setting, and watching a
 // reply being written.
-import type { Page } from 'playwright-core';
+import type { Page, Worker } from 'playwright-core';
+
+/** The engine's workers (one while it runs), told apart by their script from the CPU backend's kernel threads. */
+export function engineWorkers(page: Page): Worker[] {
+  return page.workers().filter((worker) => /\/engine-worker[^/]*\.js$/.test(worker.url()));
+}
 
 /** Sets a settings field (a select or an input) and commits it, as leaving the field does. */
 export async function setSetting(page: Page, testId: string, value: string): Promise<void> {
