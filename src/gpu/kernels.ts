@@ -64,10 +64,15 @@ type Constants = Record<string, number>;
 
 const matrixSource: Record<MatrixDtype, string> = { f32: matrixF32Source, f16: matrixF16Source };
 
+function pipelineDescriptor(device: GPUDevice, label: string, code: string, constants: Constants,
+  layout: GPUPipelineLayout | 'auto' = 'auto'): GPUComputePipelineDescriptor {
+  const module = device.createShaderModule({ label, code });
+  return { label, layout, compute: { module, entryPoint: 'main', constants } };
+}
+
 function computePipeline(device: GPUDevice, label: string, code: string, constants: Constants,
   layout: GPUPipelineLayout | 'auto' = 'auto'): GPUComputePipeline {
-  const module = device.createShaderModule({ label, code });
-  return device.createComputePipeline({ label, layout, compute: { module, entryPoint: 'main', constants } });
+  return device.createComputePipeline(pipelineDescriptor(device, label, code, constants, layout));
 }
 
 /** Workgroups (x, y) a kernel needs for a pass over `rows` rows (tokens) from position `pos0`. */
@@ -105,10 +110,12 @@ export interface LinearShape {
  *  of work (a row, 4 outputs) give a workgroup this many blocks, which its subgroups take in turn. */
 const subgroupsPerWorkgroup = (tuning: KernelTuning) => Math.max(1, 64 / tuning.subgroupMinSize);
 
-/** A pipeline and the workgroups it needs for a pass over some rows. */
+/** A pipeline, the workgroups it needs for a pass over some rows, and the fewest rows it is the
+ *  fastest variant for. */
 interface LinearVariant {
   pipeline: GPUComputePipeline;
   grid: (rows: number) => [number, number];
+  fromRows: number;
 }
 
 /**
@@ -118,10 +125,10 @@ interface LinearVariant {
  */
 export class LinearKernel {
   private readonly layout: GPUBindGroupLayout;
-  private readonly tiled: LinearVariant;
-  private readonly matvec: LinearVariant;
-  /** Up to this many rows, matrix-vector products (weights re-read per row) beat the tiled kernel. */
-  private readonly matvecMaxRows: number;
+  /** By `fromRows`, ascending: a pass over R rows runs the last one with fromRows <= R. */
+  private readonly variants: LinearVariant[];
+  /** Resolves once every variant is compiled: some are compiled in the background (see below). */
+  readonly ready: Promise<void>;
 
   constructor(device: GPUDevice, label: string, readonly shape: LinearShape, matrixDtype: MatrixDtype,
     tuning: KernelTuning = deviceTuning(device)) {
@@ -140,28 +147,40 @@ export class LinearKernel {
     });
     const pipelineLayout = device.createPipelineLayout({ bindGroupLayouts: [this.layout] });
     const constants = { K, N, EPILOGUE: shape.epilogue, HAS_BIAS: shape.hasBias ? 1 : 0 };
-    const pipeline = (name: string, source: string, extra: Constants = {}) => computePipeline(device,
+    const descriptor = (name: string, source: string, extra: Constants = {}) => pipelineDescriptor(device,
       `${label} (${name}, ${matrixDtype})`, [source, linearCommonSource, matrixSource[matrixDtype]].join('\n'),
       { ...constants, ...extra }, pipelineLayout);
+    const pipeline = (name: string, source: string, extra: Constants = {}) => device.createComputePipeline(descriptor(name, source, extra));
 
-    if (tuning.softwareAdapter && tuning.subgroups) {
-      this.tiled = { pipeline: pipeline('tiled in registers', linearTiledRegistersSource),
-        grid: (rows) => [Math.ceil(N / 512), Math.ceil(rows / 8)] };
-    } else { // GPUs, and (slowly) a software adapter without subgroups
-      this.tiled = { pipeline: pipeline('tiled', linearTiledSource), grid: (rows) => [Math.ceil(N / 64), Math.ceil(rows / 64)] };
-    }
+    let matvec: Omit<LinearVariant, 'fromRows'>;
     if (tuning.subgroups && !tuning.softwareAdapter) {
       const blocks = subgroupsPerWorkgroup(tuning);
-      this.matvec = { pipeline: pipeline('matvec, subgroups', linearMatvecSubgroupsSource, { BLOCKS_PER_WORKGROUP: blocks }),
+      matvec = { pipeline: pipeline('matvec, subgroups', linearMatvecSubgroupsSource, { BLOCKS_PER_WORKGROUP: blocks }),
         grid: () => workgroupGrid(Math.ceil(N / 4 / blocks)) };
     } else {
       const workgroupSize = tuning.softwareAdapter ? 16 : 64;
-      this.matvec = { pipeline: pipeline('matvec', linearMatvecSource, { WORKGROUP_SIZE: workgroupSize }),
+      matvec = { pipeline: pipeline('matvec', linearMatvecSource, { WORKGROUP_SIZE: workgroupSize }),
         grid: () => workgroupGrid(Math.ceil(N / 4 / workgroupSize)) };
     }
-    // On a software adapter the register-tiled kernel, which reads each weight once per 8 rows,
-    // wins from 2 rows on; on GPUs the workgroup-memory kernel wastes most of a 64-row tile on few rows.
-    this.matvecMaxRows = tuning.softwareAdapter && tuning.subgroups ? 1 : 16;
+    if (tuning.softwareAdapter && tuning.subgroups) {
+      // The register-tiled kernel reads each weight once per band of rows, and wins from 2 rows on.
+      // 8 bands of 4 rows read the weights a quarter as often as 2 bands; below 32 rows they would
+      // compute rows past the end, costing at least as much as more blocks of 8. The 8-band
+      // pipeline takes ~1 s to compile on SwiftShader, so it is compiled in the background rather
+      // than delay loading by 5 s: until it is ready, long prompts use the 2-band one.
+      const tiled = (bands: number) => descriptor(`tiled in registers, ${4 * bands} rows`, linearTiledRegistersSource, { ROW_BANDS: bands });
+      const grid = (bands: number) => (rows: number): [number, number] => [Math.ceil(N / 256), Math.ceil(rows / (4 * bands))];
+      this.variants = [{ ...matvec, fromRows: 1 }, { pipeline: device.createComputePipeline(tiled(2)), grid: grid(2), fromRows: 2 }];
+      this.ready = device.createComputePipelineAsync(tiled(8)).then((long) => {
+        this.variants.push({ pipeline: long, grid: grid(8), fromRows: 32 });
+      });
+      this.ready.catch(() => {}); // if it cannot be compiled, long prompts keep the 2-band pipeline
+    } else { // GPUs, and (slowly) a software adapter without subgroups
+      // The workgroup-memory kernel wastes most of a 64-row tile on few rows.
+      this.variants = [{ ...matvec, fromRows: 1 },
+        { pipeline: pipeline('tiled', linearTiledSource), grid: (rows) => [Math.ceil(N / 64), Math.ceil(rows / 64)], fromRows: 17 }];
+      this.ready = Promise.resolve();
+    }
   }
 
   /** `bias` is bound but unread when the shape has no bias (the tied LM head). */
@@ -173,7 +192,7 @@ export class LinearKernel {
   }
 
   dispatch(pass: GPUComputePassEncoder, bindGroup: GPUBindGroup, rows: number): void {
-    const variant = rows <= this.matvecMaxRows ? this.matvec : this.tiled;
+    const variant = this.variants.findLast((candidate) => candidate.fromRows <= rows)!;
     pass.setBindGroup(0, bindGroup);
     pass.setPipeline(variant.pipeline);
     pass.dispatchWorkgroups(...variant.grid(rows));
@@ -259,5 +278,10 @@ export class Gpt2Kernels {
     this.mlpDown = linear('mlp-down', { inFeatures: 4 * C, outFeatures: C, epilogue: Epilogue.residualAdd, hasBias: true });
     this.lmHead = linear('lm-head', { inFeatures: C, outFeatures: config.vocabSize, epilogue: Epilogue.none, hasBias: false });
     this.argmax = argmaxKernel(device, config.vocabSize);
+  }
+
+  /** Resolves once the pipelines compiled in the background are ready too. */
+  get ready(): Promise<void> {
+    return Promise.all([this.qkv, this.attnProj, this.mlpUp, this.mlpDown, this.lmHead].map((linear) => linear.ready)).then(() => {});
   }
 }

@@ -32,7 +32,9 @@ const kernels = new Map<string, LinearKernel>();
 async function linearKernel(shape: LinearShape, dtype: MatrixDtype, tuning: KernelTuning): Promise<LinearKernel> {
   const key = JSON.stringify([shape, dtype, tuning]);
   if (!kernels.has(key)) kernels.set(key, new LinearKernel(await testDevice(), key, shape, dtype, tuning));
-  return kernels.get(key)!;
+  const kernel = kernels.get(key)!;
+  await kernel.ready; // every variant, those compiled in the background included
+  return kernel;
 }
 
 async function runLinear(shape: LinearShape, dtype: MatrixDtype, tuning: KernelTuning, rows: number, seed: number) {
@@ -73,7 +75,7 @@ describe('linear kernels', () => {
   for (const [tuningName, tuning] of tunings) {
     for (const dtype of ['f32', 'f16'] as MatrixDtype[]) {
       for (const [name, shape] of shapes) {
-        for (const rows of [1, 3, 70]) {
+        for (const rows of [1, 3, 20, 70]) {
           it(`${tuningName}, ${name}, ${dtype} weights: ${rows} row(s) × ${shape.inFeatures} → ${shape.outFeatures}`, async () => {
             const { actual, expected } = await runLinear(shape, dtype, tuning, rows, rows * 7 + shape.outFeatures);
             expect(maxAbsDifference(actual, expected)).toBeLessThan(2e-4 * Math.sqrt(shape.inFeatures));
