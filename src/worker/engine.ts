@@ -16,6 +16,7 @@ import type {
   CachedModel, DownloadProgress, DownloadRequest, EngineNotice, EngineStats, GenerationEvent, GenerationResult, GenerationSettings,
   Backend, LoadOptions, LoadProgress, LogitsOptions, LogitsResult, ModelInfo, ModelSource, StorageInfo, WeightsDtype,
 } from './engine-api.ts';
+import { adapterName, CPU_WEIGHTS_DTYPE, gpuWeightsDtype, isSoftwareAdapter } from './default-choices.ts';
 import { generate } from './generation.ts';
 import { loadWeights, type WeightsSource } from './load-weights.ts';
 import { downloadModel } from './model-download.ts';
@@ -38,18 +39,6 @@ interface LoadContext {
   resolved: WeightsSource;
   onProgress?: (progress: LoadProgress) => void;
 }
-
-/**
- * Unless the caller asks otherwise: on WebGPU, f16 matrices (decoding reads every weight once per
- * token, so half the bytes is close to half the time, on every device: f16 storage needs no
- * shader-f16; logits stay within ~2e-2 of f32 on the test fixtures); on the CPU, int8 (a quarter
- * of the bytes and integer dot products: ~4× faster than f32 on the 124M shape; see
- * docs/BENCHMARKS.md for its error).
- */
-const DEFAULT_WEIGHTS_DTYPE: Record<Backend, WeightsDtype> = { webgpu: 'f16', cpu: 'int8' };
-
-/** Adapters that are the CPU pretending to be a GPU: WASM SIMD is several times faster on them. */
-const SOFTWARE_ADAPTER = /swiftshader|llvmpipe|lavapipe|software|microsoft basic render/i;
 
 function argmaxOf(values: Float32Array): number {
   let best = 0;
@@ -142,7 +131,6 @@ export class Engine {
     const { backend, reason } = options.backend
       ? { backend: options.backend, reason: 'chosen in the settings' }
       : await this.chooseBackend();
-    const weightsDtype = options.weightsDtype ?? DEFAULT_WEIGHTS_DTYPE[backend];
     this.parserModule ??= WebAssembly.compileStreaming(fetch(parserWasmUrl));
     const parser = await WeightsParser.create(await this.parserModule);
     // A saved model is its files on disk, streamed like files the user picked.
@@ -151,8 +139,8 @@ export class Engine {
       : source;
     const context: LoadContext = { parser, name: files.name, resolved: await resolveModelSource(files), onProgress };
     const loaded = backend === 'cpu'
-      ? await this.loadOnCpu(context, weightsDtype, options.cpuThreads)
-      : await this.loadOnGpu(context, weightsDtype);
+      ? await this.loadOnCpu(context, options.weightsDtype ?? CPU_WEIGHTS_DTYPE, options.cpuThreads)
+      : await this.loadOnGpu(context, options.weightsDtype);
     loaded.info.backendReason = reason;
     loaded.info.loadMs = performance.now() - started;
     this.model = loaded;
@@ -169,21 +157,23 @@ export class Engine {
       return { backend: 'cpu', reason: `no WebGPU: ${(error as Error).message}` };
     }
     const { adapter } = gpu;
-    const name = [adapter.vendor, adapter.architecture, adapter.description].filter(Boolean).join(' ');
-    if (adapter.isFallbackAdapter || SOFTWARE_ADAPTER.test(name)) {
+    const name = adapterName(adapter);
+    if (isSoftwareAdapter(adapter)) {
       return { backend: 'cpu', reason: `the only WebGPU adapter is a software one (${name || 'a fallback adapter'}), slower than WASM SIMD` };
     }
     return { backend: 'webgpu', reason: `a GPU is available (${name || 'unnamed adapter'})` };
   }
 
-  private async loadOnGpu(context: LoadContext, weightsDtype: WeightsDtype): Promise<LoadedModel> {
-    if (weightsDtype === 'int8') throw new Error('int8 weights are for the CPU backend only: choose f16 or f32 for WebGPU');
+  /** `requestedDtype` left out, the engine chooses (gpuWeightsDtype). */
+  private async loadOnGpu(context: LoadContext, requestedDtype?: WeightsDtype): Promise<LoadedModel> {
+    if (requestedDtype === 'int8') throw new Error('int8 weights are for the CPU backend only: choose f16 or f32 for WebGPU');
     const gpu = await this.gpuContext();
     const weights = new GpuWeights(gpu.device);
+    const software = isSoftwareAdapter(gpu.adapter);
     try {
       const config = await loadWeights(context.parser, context.resolved, weights, {
-        matrixDtype: weightsDtype,
-        checkConfig: (config) => {
+        matrixDtype: (config) => requestedDtype ?? gpuWeightsDtype(config, software),
+        checkConfig: (config, weightsDtype) => {
           const reason = unsupportedShapeReason(config);
           if (reason) throw new Error(`this model cannot run on WebGPU: ${reason}`);
           const limitReason = bufferLimitReason(config, weightsDtype, gpu.device.limits);
@@ -201,11 +191,11 @@ export class Engine {
         name: context.name,
         config,
         parameterCount: parameterCount(config),
-        weightsDtype,
+        weightsDtype: weights.matrixDtype,
         weightBytes: weights.byteLength,
         backend: 'webgpu',
         backendReason: '',
-        adapter: [gpu.adapter.vendor, gpu.adapter.architecture, gpu.adapter.description].filter(Boolean).join(' '),
+        adapter: adapterName(gpu.adapter),
         threads: 1,
         loadMs: 0,
       };

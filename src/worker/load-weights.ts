@@ -20,10 +20,12 @@ export interface WeightsSource {
 }
 
 export interface LoadWeightsOptions {
-  matrixDtype: MatrixDtype;
+  /** How to store the matrices, or how to choose once the config is known. */
+  matrixDtype: MatrixDtype | ((config: Gpt2Config) => MatrixDtype);
   signal?: AbortSignal;
-  /** Called with the config before any weight is read: throw to refuse a model this backend cannot run. */
-  checkConfig?: (config: Gpt2Config) => void;
+  /** Called with the config and the matrix dtype before any weight is read: throw to refuse a
+   *  model this backend cannot run. */
+  checkConfig?: (config: Gpt2Config, matrixDtype: MatrixDtype) => void;
   /** Called after every chunk; `totalBytes` is the size of all files together. */
   onProgress?: (bytesRead: number, totalBytes: number) => void;
 }
@@ -42,12 +44,13 @@ export async function loadWeights(
   const { signal, onProgress } = options;
   signal?.throwIfAborted();
   const config = source.config.format === 'json' ? parser.configFromJson(source.config.bytes) : parser.configFromText(source.config.bytes);
-  options.checkConfig?.(config);
+  const matrixDtype = typeof options.matrixDtype === 'function' ? options.matrixDtype(config) : options.matrixDtype;
+  options.checkConfig?.(config, matrixDtype);
   if (source.files.length === 0) throw new WeightsFormatError('no weights file was given: choose the checkpoint file (or every shard of it)');
   if (source.format === 'legacy-bin' && source.files.length > 1) {
     throw new WeightsFormatError(`gpt2_weights.bin is a single file, but ${source.files.length} files were given: choose only the gpt2_weights.bin`);
   }
-  sink.allocate(parser.beginModel(options.matrixDtype));
+  sink.allocate(parser.beginModel(matrixDtype));
 
   const sharded = source.files.length > 1;
   const totalBytes = source.files.reduce((sum, file) => sum + file.size, 0);
