@@ -127,8 +127,8 @@ export class LinearKernel {
   private readonly layout: GPUBindGroupLayout;
   /** By `fromRows`, ascending: a pass over R rows runs the last one with fromRows <= R. */
   private readonly variants: LinearVariant[];
-  /** Resolves once every variant is compiled: some are compiled in the background (see below). */
-  readonly ready: Promise<void>;
+  /** A variant compiled only once a pass wants it (see below), then added to `variants`. */
+  private readonly deferred?: { fromRows: number; compile: () => Promise<void>; compiled?: Promise<void> };
 
   constructor(device: GPUDevice, label: string, readonly shape: LinearShape, matrixDtype: MatrixDtype,
     tuning: KernelTuning = deviceTuning(device)) {
@@ -166,21 +166,30 @@ export class LinearKernel {
       // The register-tiled kernel reads each weight once per band of rows, and wins from 2 rows on.
       // 8 bands of 4 rows read the weights a quarter as often as 2 bands; below 32 rows they would
       // compute rows past the end, costing at least as much as more blocks of 8. The 8-band
-      // pipeline takes ~1 s to compile on SwiftShader, so it is compiled in the background rather
-      // than delay loading by 5 s: until it is ready, long prompts use the 2-band one.
+      // pipeline takes ~1 s to compile on SwiftShader (5 s for a model's five shapes, even in the
+      // background), so it is compiled when the first long prompt asks for it, in the background:
+      // until it is ready, long prompts use the 2-band one.
       const tiled = (bands: number) => descriptor(`tiled in registers, ${4 * bands} rows`, linearTiledRegistersSource, { ROW_BANDS: bands });
       const grid = (bands: number) => (rows: number): [number, number] => [Math.ceil(N / 256), Math.ceil(rows / (4 * bands))];
       this.variants = [{ ...matvec, fromRows: 1 }, { pipeline: device.createComputePipeline(tiled(2)), grid: grid(2), fromRows: 2 }];
-      this.ready = device.createComputePipelineAsync(tiled(8)).then((long) => {
-        this.variants.push({ pipeline: long, grid: grid(8), fromRows: 32 });
-      });
-      this.ready.catch(() => {}); // if it cannot be compiled, long prompts keep the 2-band pipeline
+      this.deferred = {
+        fromRows: 32,
+        compile: async () => {
+          this.variants.push({ pipeline: await device.createComputePipelineAsync(tiled(8)), grid: grid(8), fromRows: 32 });
+        },
+      };
     } else { // GPUs, and (slowly) a software adapter without subgroups
       // The workgroup-memory kernel wastes most of a 64-row tile on few rows.
       this.variants = [{ ...matvec, fromRows: 1 },
         { pipeline: pipeline('tiled', linearTiledSource), grid: (rows) => [Math.ceil(N / 64), Math.ceil(rows / 64)], fromRows: 17 }];
-      this.ready = Promise.resolve();
     }
+  }
+
+  /** Compiles any variant kept for later now; resolves once every variant is ready. */
+  ready(): Promise<void> {
+    if (!this.deferred) return Promise.resolve();
+    this.deferred.compiled ??= this.deferred.compile();
+    return this.deferred.compiled;
   }
 
   /** `bias` is bound but unread when the shape has no bias (the tied LM head). */
@@ -192,6 +201,8 @@ export class LinearKernel {
   }
 
   dispatch(pass: GPUComputePassEncoder, bindGroup: GPUBindGroup, rows: number): void {
+    // If it cannot be compiled, such passes keep the variants there are.
+    if (this.deferred && rows >= this.deferred.fromRows) this.ready().catch(() => {});
     const variant = this.variants.findLast((candidate) => candidate.fromRows <= rows)!;
     pass.setBindGroup(0, bindGroup);
     pass.setPipeline(variant.pipeline);
@@ -280,8 +291,8 @@ export class Gpt2Kernels {
     this.argmax = argmaxKernel(device, config.vocabSize);
   }
 
-  /** Resolves once the pipelines compiled in the background are ready too. */
-  get ready(): Promise<void> {
-    return Promise.all([this.qkv, this.attnProj, this.mlpUp, this.mlpDown, this.lmHead].map((linear) => linear.ready)).then(() => {});
+  /** Compiles every pipeline kept for later now; resolves once all are ready. */
+  async ready(): Promise<void> {
+    await Promise.all([this.qkv, this.attnProj, this.mlpUp, this.mlpDown, this.lmHead].map((linear) => linear.ready()));
   }
 }

@@ -44,7 +44,7 @@ export async function profileKernels(device: GPUDevice, config: Gpt2Config, matr
 
   try {
     const kernels = new Gpt2Kernels(device, config, matrixDtype);
-    await kernels.ready;
+    await kernels.ready();
     const maxRows = request.promptTokens;
     const activations = {
       tokens: floats(maxRows),

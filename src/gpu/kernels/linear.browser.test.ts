@@ -33,7 +33,7 @@ async function linearKernel(shape: LinearShape, dtype: MatrixDtype, tuning: Kern
   const key = JSON.stringify([shape, dtype, tuning]);
   if (!kernels.has(key)) kernels.set(key, new LinearKernel(await testDevice(), key, shape, dtype, tuning));
   const kernel = kernels.get(key)!;
-  await kernel.ready; // every variant, those compiled in the background included
+  await kernel.ready(); // every variant, those otherwise compiled on first use included
   return kernel;
 }
 
