@@ -167,7 +167,7 @@ export class SettingsPanel extends LitElement {
         ${this.field(
           'weightsDtype',
           'Weights format',
-          'Automatic: f16 on WebGPU, int8 on the CPU. Used the next time a model is loaded.',
+          'Automatic: f16 on a GPU (f32 on a software one, which runs f32 faster), int8 on the CPU. Used the next time a model is loaded.',
           html`<select
             id="weights-dtype"
             data-testid="settings-weights-dtype"

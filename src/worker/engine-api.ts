@@ -58,7 +58,7 @@ export type WeightsDtype = 'f32' | 'f16' | 'int8';
 export interface LoadOptions {
   /** Left out, the engine chooses: WebGPU on a real GPU, the CPU with no adapter or a software one. */
   backend?: Backend;
-  /** Left out, the engine chooses (f16 on WebGPU, int8 on the CPU); ModelInfo says which. */
+  /** Left out, the engine chooses (WebGPU: f16 on a GPU, f32 on a software adapter; the CPU: int8); ModelInfo says which. */
   weightsDtype?: WeightsDtype;
   /** CPU backend: kernel threads to use (at most what the page allows; 1 without cross-origin isolation). */
   cpuThreads?: number;
