@@ -13,8 +13,9 @@
 // (needs subgroups of at least 4 lanes). The rows come in bands of 4: ROW_BANDS = 2 (8 rows) for
 // short prompts, 8 (32 rows) for long ones, which read each weight once per 32 rows (measured on
 // SwiftShader: 1.3-1.7× the throughput of 8 rows at 128 rows). Workgroups of 32 threads (256
-// outputs) divide every GPT-2 width evenly (768 = 3 × 256): with 64, a quarter of the N = 768
-// kernels' threads computed outputs past the end (measured: 1.25-1.35× faster there). Rows, bands
+// outputs) divide the widths of GPT-2 up to Large evenly (768 = 3 × 256, 1024, 1280): with 64, a
+// quarter of the N = 768 kernels' threads computed outputs past the end (measured: 1.25-1.35×
+// faster there). Rows, bands
 // and outputs are written out rather than looped over: a software adapter keeps a private array
 // indexed by a loop counter in memory.
 // Dispatch: (ceil(N / 256), ceil(R / (4 · ROW_BANDS))); a workgroup's 32 threads share its rows.
