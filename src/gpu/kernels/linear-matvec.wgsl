@@ -9,7 +9,7 @@
 // private array indexed by a loop counter in memory, which measured 2.5× slower. Each is one f32,
 // not a vec4 of partial sums: on SwiftShader a vec4 is four CPU registers, and 4 × 4 of them left
 // too few for the rest (scalar sums measured 5-15% faster). More rows per thread read the input
-// less often but were slower there (8 rows: -20%): more weight streams at once. A software
+// less often but were slower there (8 rows: -20%, with rows interleaved in memory too). A software
 // adapter runs each workgroup on one CPU thread, so it is given small workgroups (16), enough of
 // them to share out evenly over the CPU's cores even for N = 768.
 // Dispatch: ceil(N / 4 / WORKGROUP_SIZE) workgroups, folded into x/y.
