@@ -7,6 +7,7 @@ import { formatStopStrings, parseStopStrings, validateSettings, type AppSettings
 import { controlStyles } from './shared-styles.ts';
 
 type NumberSetting = 'temperature' | 'topK' | 'topP' | 'repetitionPenalty' | 'maxNewTokens' | 'seed';
+type ChoiceSetting = 'framing' | 'backend' | 'weightsDtype';
 
 interface NumberField {
   name: NumberSetting;
@@ -135,51 +136,16 @@ export class SettingsPanel extends LitElement {
               New random seed for every reply
             </label>`,
         )}
-        ${this.field(
-          'framing',
-          'Mode',
+        ${this.choiceField('framing', 'Mode',
           'Chat writes the conversation as a User/GPT-2 transcript; plain continues your text as it is.',
-          html`<select
-            id="framing"
-            data-testid="settings-framing"
-            aria-describedby=${this.describedBy('framing')}
-            @change=${(event: Event) => this.change({ framing: (event.target as HTMLSelectElement).value as AppSettings['framing'] })}
-          >
-            <option value="chat" ?selected=${settings.framing === 'chat'}>Chat transcript</option>
-            <option value="plain" ?selected=${settings.framing === 'plain'}>Plain completion</option>
-          </select>`,
-        )}
-        ${this.field(
-          'backend',
-          'Runs on',
+          [['chat', 'Chat transcript'], ['plain', 'Plain completion']])}
+        ${this.choiceField('backend', 'Runs on',
           'Automatic: WebGPU on a real GPU, else the CPU. Used the next time a model is loaded.',
-          html`<select
-            id="backend"
-            data-testid="settings-backend"
-            aria-describedby=${this.describedBy('backend')}
-            @change=${(event: Event) => this.change({ backend: (event.target as HTMLSelectElement).value as AppSettings['backend'] })}
-          >
-            <option value="auto" ?selected=${settings.backend === 'auto'}>Automatic</option>
-            <option value="webgpu" ?selected=${settings.backend === 'webgpu'}>WebGPU</option>
-            <option value="cpu" ?selected=${settings.backend === 'cpu'}>CPU (WASM SIMD)</option>
-          </select>`,
-        )}
-        ${this.field(
-          'weightsDtype',
-          'Weights format',
+          [['auto', 'Automatic'], ['webgpu', 'WebGPU'], ['cpu', 'CPU (WASM SIMD)']])}
+        ${this.choiceField('weightsDtype', 'Weights format',
           'Automatic: f16 on a GPU (f32 on a software one, which runs f32 faster), int8 on the CPU. Used the next time a model is loaded.',
-          html`<select
-            id="weights-dtype"
-            data-testid="settings-weights-dtype"
-            aria-describedby=${this.describedBy('weightsDtype')}
-            @change=${(event: Event) => this.change({ weightsDtype: (event.target as HTMLSelectElement).value as AppSettings['weightsDtype'] })}
-          >
-            <option value="auto" ?selected=${settings.weightsDtype === 'auto'}>Automatic (the engine chooses)</option>
-            <option value="f32" ?selected=${settings.weightsDtype === 'f32'}>f32 (exact)</option>
-            <option value="f16" ?selected=${settings.weightsDtype === 'f16'}>f16 (half the memory)</option>
-            <option value="int8" ?selected=${settings.weightsDtype === 'int8'}>int8 (CPU only, a quarter of the memory)</option>
-          </select>`,
-        )}
+          [['auto', 'Automatic (the engine chooses)'], ['f32', 'f32 (exact)'], ['f16', 'f16 (half the memory)'],
+            ['int8', 'int8 (CPU only, a quarter of the memory)']])}
         ${this.field(
           'stopStrings',
           'Stop strings',
@@ -221,6 +187,20 @@ export class SettingsPanel extends LitElement {
       <p class="help" id=${`${id}-help`}>${help}</p>
       ${error ? html`<p class="error" id=${`${id}-error`} role="alert" data-testid="settings-error">${error}</p>` : null}
     </div>`;
+  }
+
+  /** A select of one of a setting's `choices`, each [value, text]. */
+  private choiceField<Name extends ChoiceSetting>(name: Name, label: string, help: string,
+    choices: [AppSettings[Name], string][]) {
+    const id = kebab(name);
+    return this.field(name, label, help, html`<select
+      id=${id}
+      data-testid=${`settings-${id}`}
+      aria-describedby=${this.describedBy(name)}
+      @change=${(event: Event) => this.change({ [name]: (event.target as HTMLSelectElement).value })}
+    >
+      ${choices.map(([value, text]) => html`<option value=${value} ?selected=${this.settings[name] === value}>${text}</option>`)}
+    </select>`);
   }
 
   /** The help text, and the error when there is one, describe the control to assistive technology. */
