@@ -37,7 +37,8 @@ function formatTable(result: BenchResult): string {
     cpu
       ? ['CPU read bandwidth (WASM SIMD sum)', `${result.read_bandwidth_gbs.toFixed(2)} GB/s with ${threads}` +
         (result.threads > 1 ? `, ${result.read_bandwidth_single_thread_gbs!.toFixed(2)} GB/s with one` : '')]
-      : ['device read bandwidth (reduction)', `${result.read_bandwidth_gbs.toFixed(2)} GB/s`],
+      : ['device read bandwidth (reduction)', `${result.read_bandwidth_gbs.toFixed(2)} GB/s ` +
+        `(${result.read_bandwidth_layout} order, ${result.read_bandwidth_workgroups} workgroups: the fastest tried)`],
     ['decode weight bandwidth', `${result.decode_weight_bandwidth_gbs.toFixed(2)} GB/s ` +
       `(${(result.decode_weight_bytes_per_token / 2 ** 20).toFixed(0)} MiB / ${decodeMs.toFixed(1)} ms) = ` +
       `${result.decode_bandwidth_fraction.toFixed(2)} of the read bandwidth`],

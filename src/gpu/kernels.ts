@@ -259,9 +259,14 @@ export const attentionScoresLength = ({ nHead, nCtx }: AttentionShape) => nCtx *
 
 export const argmaxKernel = (device: GPUDevice, vocabSize: number) =>
   kernel(device, 'argmax', argmaxSource, { VOCAB: vocabSize }, workgroupPerRow);
+/** The orders read-bandwidth.wgsl can read its buffer in: a grid stride (GPUs), or a contiguous
+ *  block per thread (CPUs, under a software adapter). */
+export const READ_LAYOUTS = ['grid-stride', 'thread-blocks'] as const;
+export type ReadLayout = (typeof READ_LAYOUTS)[number];
 /** Not part of the model: the benchmark's measure of the device's read bandwidth. Its "rows" are
  *  the workgroups to spread the read over. */
-export const readBandwidthKernel = (device: GPUDevice) => kernel(device, 'read-bandwidth', readBandwidthSource, {}, workgroupGrid);
+export const readBandwidthKernel = (device: GPUDevice, layout: ReadLayout = 'grid-stride') =>
+  kernel(device, `read-bandwidth (${layout})`, readBandwidthSource, { LAYOUT: READ_LAYOUTS.indexOf(layout) }, workgroupGrid);
 
 /** Every pipeline one GPT-2 shape needs, for weight matrices stored as `matrixDtype`. */
 export class Gpt2Kernels {

@@ -13,6 +13,7 @@ import { startEngine, type EngineClient } from '../worker/engine-client.ts';
 import { profileCpuLinearKernels } from './cpu-kernel-profile.ts';
 import { measureCpuReadBandwidth, type CpuReadBandwidth } from './cpu-read-bandwidth.ts';
 import { profileKernels, type KernelTiming } from './kernel-profile.ts';
+import type { ReadLayout } from '../gpu/kernels.ts';
 import { measureReadBandwidth, type ReadBandwidth } from './read-bandwidth.ts';
 
 export interface BenchRequest {
@@ -54,6 +55,9 @@ export interface BenchResult {
   read_bandwidth_gbs: number;
   /** CPU: one thread reading alone. */
   read_bandwidth_single_thread_gbs?: number;
+  /** WebGPU: the order the reduction read in and the workgroups it used, of those tried the fastest. */
+  read_bandwidth_layout?: ReadLayout;
+  read_bandwidth_workgroups?: number;
   read_bandwidth_bytes: number;
   /** Decode weight bytes per token ÷ decode time at the first context. */
   decode_weight_bandwidth_gbs: number;
@@ -152,7 +156,8 @@ async function runOnGpu(request: BenchRequest): Promise<BenchResult> {
     log('profiling each kernel');
     const profile = await profileKernels(gpu.device, config, weightsDtype,
       { promptTokens: request.promptTokens, decodeContexts: request.decodeContexts });
-    return { ...summarise(request, timings, readBandwidth), profile };
+    return { ...summarise(request, timings, readBandwidth), read_bandwidth_layout: readBandwidth.layout,
+      read_bandwidth_workgroups: readBandwidth.workgroups, profile };
   } finally {
     gpu.device.destroy();
   }
@@ -178,7 +183,7 @@ async function runOnCpu(request: BenchRequest): Promise<BenchResult> {
   return { ...summarise(request, timings, readBandwidth), read_bandwidth_single_thread_gbs: readBandwidth.singleThreadGbPerSecond, profile };
 }
 
-function summarise(request: BenchRequest, timings: EngineTimings, readBandwidth: ReadBandwidth): Omit<BenchResult, 'profile'> {
+function summarise(request: BenchRequest, timings: EngineTimings, readBandwidth: Pick<ReadBandwidth, 'bytes' | 'gbPerSecond'>): Omit<BenchResult, 'profile'> {
   const { info, loadMs, prefillMs, decodeMsPerToken } = timings;
   const { config } = info;
   // wpe is stored as the matrices are, but stays f32 under int8 (a token reads one row of it).
