@@ -106,6 +106,9 @@ export interface LinearShape {
   hasBias: boolean;
 }
 
+/** Outputs each thread of linear-matvec.wgsl computes. */
+const MATVEC_OUTPUTS_PER_THREAD = 6;
+
 /** The fewest subgroups a 64-invocation workgroup holds: kernels that hand each subgroup a block
  *  of work (a row, 4 outputs) give a workgroup this many blocks, which its subgroups take in turn. */
 const subgroupsPerWorkgroup = (tuning: KernelTuning) => Math.max(1, 64 / tuning.subgroupMinSize);
@@ -160,7 +163,7 @@ export class LinearKernel {
     } else {
       const workgroupSize = tuning.softwareAdapter ? 16 : 64;
       matvec = { pipeline: pipeline('matvec', linearMatvecSource, { WORKGROUP_SIZE: workgroupSize }),
-        grid: () => workgroupGrid(Math.ceil(N / 4 / workgroupSize)) };
+        grid: () => workgroupGrid(Math.ceil(N / MATVEC_OUTPUTS_PER_THREAD / workgroupSize)) };
     }
     if (tuning.softwareAdapter && tuning.subgroups) {
       // The register-tiled kernel reads each weight once per band of rows, and wins from 2 rows on.
@@ -212,8 +215,8 @@ export class LinearKernel {
 
 /** Why the kernels cannot run a model of this shape, or null if they can. */
 export function unsupportedShapeReason(config: Gpt2Config): string | null {
-  // Matrix rows are read 8 elements at a time, attention heads 16; every GPT-2 size has n_embd a
-  // multiple of 64 and heads of 64.
+  // Matrix rows are read 8 elements at a time (4 by the matrix-vector kernel for software
+  // adapters), attention heads 16; every GPT-2 size has n_embd a multiple of 64 and heads of 64.
   if (config.nEmbd % 8 !== 0) return `n_embd is ${config.nEmbd}; the WebGPU kernels need a multiple of 8`;
   const headSize = config.nEmbd / config.nHead;
   if (headSize % 16 !== 0) return `the head size is ${headSize}; the WebGPU kernels need a multiple of 16`;

@@ -9,7 +9,9 @@
 //   EPILOGUE 2: out[r, n] += y           (projections back into the residual stream)
 //
 // step:   rows (R)
-// input:  (R, K) f32, read 4 at a time    weight: (N, K) as MatrixWords, K / 8 of them per row
+// input:  (R, K) f32, read 4 at a time
+// weight: (N, K) at binding 2, declared by each kernel: as MatrixWords (K / 8 per row), or as
+//         MatrixQuads (K / 4 per row)
 // bias:   (N), unread when HAS_BIAS is false (tied LM head)
 // out:    (R, N)
 // K is a multiple of 8.
@@ -21,10 +23,10 @@ override N: u32;
 override EPILOGUE: u32 = 0u;
 override HAS_BIAS: bool = true;
 override WORDS_PER_ROW: u32 = K / 8u;
+override QUADS_PER_ROW: u32 = K / 4u;
 
 @group(0) @binding(0) var<uniform> step: Step;
 @group(0) @binding(1) var<storage, read> input: array<vec4<f32>>;
-@group(0) @binding(2) var<storage, read> weight: array<MatrixWord>;
 @group(0) @binding(3) var<storage, read> bias: array<f32>;
 @group(0) @binding(4) var<storage, read_write> out: array<f32>;
 

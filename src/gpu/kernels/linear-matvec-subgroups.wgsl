@@ -16,6 +16,8 @@ enable subgroups;
 // analysis cannot see that through the lane-strided loop.
 diagnostic(off, subgroup_uniformity);
 
+@group(0) @binding(2) var<storage, read> weight: array<MatrixWord>;
+
 const WORKGROUP_SIZE = 64u;
 const OUTPUTS_PER_BLOCK = 4u;
 override BLOCKS_PER_WORKGROUP: u32 = 2u;

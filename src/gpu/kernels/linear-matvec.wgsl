@@ -3,44 +3,56 @@
 // the lanes of a CPU's SIMD registers, and for devices without subgroups. linear-common.wgsl
 // (bindings, shapes, epilogue) and the matrix storage type follow this source.
 //
-// Each thread computes 4 consecutive outputs n0..n0+3, walking their 4 weight rows together so
-// that each input word is loaded once per 4 weight words; each weight is read once per input row.
-// The four are written out (a0..a3) rather than kept in an array: a software adapter keeps a
-// private array indexed by a loop counter in memory, which measured 2.5× slower. Each is one f32,
-// not a vec4 of partial sums: on SwiftShader a vec4 is four CPU registers, and 4 × 4 of them left
-// too few for the rest (scalar sums measured 5-15% faster). More rows per thread read the input
-// less often but were slower there (8 rows: -20%, with rows interleaved in memory too). A software
-// adapter runs each workgroup on one CPU thread, so it is given small workgroups (16), enough of
-// them to share out evenly over the CPU's cores even for N = 768.
-// Dispatch: ceil(N / 4 / WORKGROUP_SIZE) workgroups, folded into x/y.
+// Each thread computes 6 consecutive outputs n0..n0+5, walking their 6 weight rows together so
+// that each input quad is loaded once per 6 weight quads; each weight is read once per input row.
+// On a software adapter every load is a gather, so the input's share of them (1 in 7 here) is
+// what more rows save; what limits the rows is registers. A quad of 4 elements per row and step,
+// split in two f32 pairs, leaves 6 rows' sums, the input and the weight in flight within a CPU's
+// 16 SIMD registers: measured on SwiftShader, 6 rows of quads ran 3-6% faster than 4 rows of
+// 8-element words (which needed 8 registers for the input alone), 8 rows of quads no faster than
+// 6, and one unrolled step of two words twice as slow. The sums are written out (a0..a5) rather
+// than kept in an array: a software adapter keeps a private array indexed by a loop counter in
+// memory, which measured 2.5× slower. A software adapter runs each workgroup on one CPU thread,
+// so it is given small workgroups (16), enough of them to share out over the CPU's cores.
+// Dispatch: ceil(N / 6 / WORKGROUP_SIZE) workgroups, folded into x/y.
+
+@group(0) @binding(2) var<storage, read> weight: array<MatrixQuad>;
 
 override WORKGROUP_SIZE: u32 = 64u;
-const OUTPUTS_PER_THREAD = 4u;
+const OUTPUTS_PER_THREAD = 6u;
 
 @compute @workgroup_size(WORKGROUP_SIZE)
 fn main(@builtin(global_invocation_id) gid: vec3u, @builtin(num_workgroups) groups: vec3u) {
   let n0 = (gid.x + gid.y * groups.x * WORKGROUP_SIZE) * OUTPUTS_PER_THREAD;
   if (n0 >= N) { return; }
-  // Past the last row (N not a multiple of 4) row N - 1 is read again and its sum not stored.
-  let row0 = n0 * WORDS_PER_ROW;
-  let row1 = min(n0 + 1u, N - 1u) * WORDS_PER_ROW;
-  let row2 = min(n0 + 2u, N - 1u) * WORDS_PER_ROW;
-  let row3 = min(n0 + 3u, N - 1u) * WORDS_PER_ROW;
+  // Past the last row (N not a multiple of 6) row N - 1 is read again and its sum not stored.
+  let row0 = n0 * QUADS_PER_ROW;
+  let row1 = min(n0 + 1u, N - 1u) * QUADS_PER_ROW;
+  let row2 = min(n0 + 2u, N - 1u) * QUADS_PER_ROW;
+  let row3 = min(n0 + 3u, N - 1u) * QUADS_PER_ROW;
+  let row4 = min(n0 + 4u, N - 1u) * QUADS_PER_ROW;
+  let row5 = min(n0 + 5u, N - 1u) * QUADS_PER_ROW;
   for (var r = 0u; r < step.rows; r++) {
     var a0 = 0.0;
     var a1 = 0.0;
     var a2 = 0.0;
     var a3 = 0.0;
-    for (var k = 0u; k < WORDS_PER_ROW; k++) {
-      let x = inputWord(r, k);
-      a0 += dot8(x, splitMatrixWord(weight[row0 + k]));
-      a1 += dot8(x, splitMatrixWord(weight[row1 + k]));
-      a2 += dot8(x, splitMatrixWord(weight[row2 + k]));
-      a3 += dot8(x, splitMatrixWord(weight[row3 + k]));
+    var a4 = 0.0;
+    var a5 = 0.0;
+    for (var k = 0u; k < QUADS_PER_ROW; k++) {
+      let x = splitInputQuad(input[r * QUADS_PER_ROW + k]);
+      a0 += dot4(x, splitMatrixQuad(weight[row0 + k]));
+      a1 += dot4(x, splitMatrixQuad(weight[row1 + k]));
+      a2 += dot4(x, splitMatrixQuad(weight[row2 + k]));
+      a3 += dot4(x, splitMatrixQuad(weight[row3 + k]));
+      a4 += dot4(x, splitMatrixQuad(weight[row4 + k]));
+      a5 += dot4(x, splitMatrixQuad(weight[row5 + k]));
     }
-    let sums = vec4<f32>(a0, a1, a2, a3) * DOT_SCALE;
-    for (var i = 0u; i < OUTPUTS_PER_THREAD; i++) {
-      if (n0 + i < N) { storeOutput(r, n0 + i, sums[i]); }
-    }
+    storeOutput(r, n0, a0 * DOT_SCALE);
+    if (n0 + 1u < N) { storeOutput(r, n0 + 1u, a1 * DOT_SCALE); }
+    if (n0 + 2u < N) { storeOutput(r, n0 + 2u, a2 * DOT_SCALE); }
+    if (n0 + 3u < N) { storeOutput(r, n0 + 3u, a3 * DOT_SCALE); }
+    if (n0 + 4u < N) { storeOutput(r, n0 + 4u, a4 * DOT_SCALE); }
+    if (n0 + 5u < N) { storeOutput(r, n0 + 5u, a5 * DOT_SCALE); }
   }
 }

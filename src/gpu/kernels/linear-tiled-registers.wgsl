@@ -25,6 +25,8 @@ enable subgroups;
 // every lane reaches each subgroupBroadcast; the analysis cannot see that through the loop.
 diagnostic(off, subgroup_uniformity);
 
+@group(0) @binding(2) var<storage, read> weight: array<MatrixWord>;
+
 const WORKGROUP_SIZE = 32u;
 const OUTPUTS = 8u;
 override ROW_BANDS: u32 = 2u; // 2 or 8

@@ -8,6 +8,8 @@
 // times. Staging is 16-byte loads: 2 input vec4 and 1 MatrixWord per thread per step.
 // Dispatch: (ceil(N / 64), ceil(R / 64)).
 
+@group(0) @binding(2) var<storage, read> weight: array<MatrixWord>;
+
 const TILE = 64u;
 const TILE_K = 32u;
 const THREAD_TILE = 4u;

@@ -3,7 +3,8 @@
 //
 // The parser packs f16 matrices two elements per u32, the even element in the low half. A
 // MatrixWord (vec4<u32>, one 16-byte load) holds 8 consecutive elements of a row (row lengths are
-// multiples of 8), so element e lives in word e / 8, as with f32. Everything here is core WGSL:
+// multiples of 8), so element e lives in word e / 8, as with f32; a MatrixQuad (vec2<u32>) holds
+// half of one, 4 elements. Everything here is core WGSL:
 // every device reads half the bytes, with or without the shader-f16 feature; arithmetic is f32.
 //
 // Multiplying kernels take a word apart as a Split8 without unpack2x16float, which costs a
@@ -34,12 +35,35 @@ fn splitMatrixWord(w: MatrixWord) -> Split8 {
                 bitcast<vec4<f32>>(bitcast<vec4<u32>>(high) & vec4<u32>(HALF_IN_FLOAT_BITS)));
 }
 
+alias MatrixQuad = vec2<u32>;
+
+struct Split4 {
+  even: vec2<f32>, // elements 0, 2 (the low halves)
+  odd: vec2<f32>, // elements 1, 3 (the high halves)
+}
+
+fn splitMatrixQuad(q: MatrixQuad) -> Split4 {
+  let low = bitcast<vec2<i32>>(q << vec2<u32>(16u)) >> vec2<u32>(3u);
+  let high = bitcast<vec2<i32>>(q) >> vec2<u32>(3u);
+  return Split4(bitcast<vec2<f32>>(bitcast<vec2<u32>>(low) & vec2<u32>(HALF_IN_FLOAT_BITS)),
+                bitcast<vec2<f32>>(bitcast<vec2<u32>>(high) & vec2<u32>(HALF_IN_FLOAT_BITS)));
+}
+
 /** Input elements [8i, 8i + 8), given as two vec4, ready to dot with a split MatrixWord. */
 fn splitInput(a: vec4<f32>, b: vec4<f32>) -> Split8 {
   return Split8(vec4<f32>(a.xz, b.xz) * INPUT_SCALE, vec4<f32>(a.yw, b.yw) * INPUT_SCALE);
 }
 
 fn dot8(x: Split8, w: Split8) -> f32 {
+  return dot(x.even, w.even) + dot(x.odd, w.odd);
+}
+
+/** Input elements [4i, 4i + 4), ready to dot with a split MatrixQuad. */
+fn splitInputQuad(a: vec4<f32>) -> Split4 {
+  return Split4(a.xz * INPUT_SCALE, a.yw * INPUT_SCALE);
+}
+
+fn dot4(x: Split4, w: Split4) -> f32 {
   return dot(x.even, w.even) + dot(x.odd, w.odd);
 }
 
