@@ -19,7 +19,6 @@ interface LayerBindGroups {
   qkv: GPUBindGroup;
   kvCacheWrite: GPUBindGroup;
   attentionScores: GPUBindGroup;
-  attentionSoftmax: GPUBindGroup;
   attentionOutput: GPUBindGroup;
   attnProj: GPUBindGroup;
   mlpNorm: GPUBindGroup;
@@ -43,7 +42,7 @@ export class Gpt2Gpu implements Gpt2Model {
   private readonly residual: GPUBuffer; // (nCtx, C) the residual stream x
   private readonly normed: GPUBuffer; // (nCtx, C) LayerNorm output
   private readonly qkv: GPUBuffer; // (nCtx, 3C)
-  private readonly attentionScores: GPUBuffer; // (nCtx, nHead, nCtx) scores, then probabilities
+  private readonly attentionScores: GPUBuffer; // (nCtx, nHead, nCtx)
   private readonly attended: GPUBuffer; // (nCtx, C) attention output, before c_proj
   private readonly mlpHidden: GPUBuffer; // (nCtx, 4C) after c_fc and GELU
   private readonly headInput: GPUBuffer; // (HEAD_ROWS, C) rows of x copied out for the head
@@ -99,7 +98,6 @@ export class Gpt2Gpu implements Gpt2Model {
         qkv: k.qkv.bind(device, this.step, this.normed, lw(WeightKind.qkvWeight), lw(WeightKind.qkvBias), this.qkv),
         kvCacheWrite: k.kvCacheWrite.bind(device, [this.step, this.qkv, kCache, vCache]),
         attentionScores: k.attention.scores.bind(device, [this.step, this.qkv, kCache, this.attentionScores]),
-        attentionSoftmax: k.attention.softmax.bind(device, [this.step, this.attentionScores]),
         attentionOutput: k.attention.output.bind(device, [this.step, this.attentionScores, vCache, this.attended]),
         attnProj: k.attnProj.bind(device, this.step, this.attended, lw(WeightKind.attnProjWeight), lw(WeightKind.attnProjBias), this.residual),
         mlpNorm: k.layerNorm.bind(device, [this.step, this.residual, lw(WeightKind.mlpNormWeight), lw(WeightKind.mlpNormBias), this.normed]),
@@ -162,7 +160,6 @@ export class Gpt2Gpu implements Gpt2Model {
       k.qkv.dispatch(pass, layer.qkv, rows);
       k.kvCacheWrite.dispatch(pass, layer.kvCacheWrite, rows);
       k.attention.scores.dispatch(pass, layer.attentionScores, rows, pos0);
-      k.attention.softmax.dispatch(pass, layer.attentionSoftmax, rows);
       k.attention.output.dispatch(pass, layer.attentionOutput, rows);
       k.attnProj.dispatch(pass, layer.attnProj, rows);
       // x = x + mlp(ln_2(x))

@@ -17,7 +17,6 @@ import linearMatvecSource from './kernels/linear-matvec.wgsl?raw';
 import linearMatvecSubgroupsSource from './kernels/linear-matvec-subgroups.wgsl?raw';
 import kvCacheWriteSource from './kernels/kv-cache-write.wgsl?raw';
 import attentionScoresSource from './kernels/attention-scores.wgsl?raw';
-import attentionSoftmaxSource from './kernels/attention-softmax.wgsl?raw';
 import attentionOutputSource from './kernels/attention-output.wgsl?raw';
 import argmaxSource from './kernels/argmax.wgsl?raw';
 import readBandwidthSource from './kernels/read-bandwidth.wgsl?raw';
@@ -243,18 +242,20 @@ export function layerNormKernel(device: GPUDevice, C: number, tuning = deviceTun
 export const kvCacheWriteKernel = (device: GPUDevice, C: number) => kernel(device, 'kv-cache-write', kvCacheWriteSource, { C }, elementGrid(C));
 
 type AttentionShape = Pick<Gpt2Config, 'nEmbd' | 'nHead' | 'nCtx'>;
-/** Causal attention over the KV cache in three steps, through a (rows, heads, nCtx) scores buffer. */
+/** Causal attention over the KV cache in two steps, through a (rows, heads, nCtx) scores buffer:
+ *  the scores, then their softmax and the weighted sum of the values. */
 export interface AttentionKernels {
   scores: Kernel;
-  softmax: Kernel;
   output: Kernel;
 }
-export function attentionKernels(device: GPUDevice, { nEmbd: C, nHead: H, nCtx }: AttentionShape): AttentionKernels {
+export function attentionKernels(device: GPUDevice, { nEmbd: C, nHead: H, nCtx }: AttentionShape,
+  tuning = deviceTuning(device)): AttentionKernels {
+  const outputWorkgroupSize = tuning.softwareAdapter ? 8 : 64;
   return {
     scores: kernel(device, 'attention scores', attentionScoresSource, { C, H, N_CTX: nCtx },
       (rows, pos0) => [Math.ceil((pos0 + rows) / 4 / 64), rows * H]),
-    softmax: kernel(device, 'attention softmax', attentionSoftmaxSource, { H, N_CTX: nCtx }, elementGrid(H)),
-    output: kernel(device, 'attention output', attentionOutputSource, { C, H, N_CTX: nCtx }, elementGrid(C, 16)),
+    output: kernel(device, 'attention output', attentionOutputSource, { C, H, N_CTX: nCtx, WORKGROUP_SIZE: outputWorkgroupSize },
+      (rows) => workgroupGrid(Math.ceil((rows * C) / 16 / outputWorkgroupSize))),
   };
 }
 /** Floats of the scores buffer the attention kernels need. */
@@ -291,7 +292,7 @@ export class Gpt2Kernels {
     this.layerNorm = layerNormKernel(device, C, tuning);
     this.qkv = linear('qkv', { inFeatures: C, outFeatures: 3 * C, epilogue: Epilogue.none, hasBias: true });
     this.kvCacheWrite = kvCacheWriteKernel(device, C);
-    this.attention = attentionKernels(device, config);
+    this.attention = attentionKernels(device, config, tuning);
     this.attnProj = linear('attn-proj', { inFeatures: C, outFeatures: C, epilogue: Epilogue.residualAdd, hasBias: true });
     this.mlpUp = linear('mlp-up', { inFeatures: C, outFeatures: 4 * C, epilogue: Epilogue.gelu, hasBias: true });
     this.mlpDown = linear('mlp-down', { inFeatures: 4 * C, outFeatures: C, epilogue: Epilogue.residualAdd, hasBias: true });

@@ -101,7 +101,6 @@ export async function profileKernels(device: GPUDevice, config: Gpt2Config, matr
         linear('qkv', k.qkv, rows, s, a.normed, w.qkv, w.qkvBias, a.qkv),
         plain('kv-cache-write', k.kvCacheWrite, L, rows, s, [a.qkv, a.kCache, a.vCache]),
         plain('attn scores', k.attention.scores, L, rows, s, [a.qkv, a.kCache, a.scores], pos0),
-        plain('attn softmax', k.attention.softmax, L, rows, s, [a.scores]),
         plain('attn output', k.attention.output, L, rows, s, [a.scores, a.vCache, a.attended]),
         linear('attn-proj', k.attnProj, rows, s, a.attended, w.proj, w.projBias, a.residual),
         linear('mlp-up', k.mlpUp, rows, s, a.normed, w.up, w.upBias, a.hidden),

@@ -1,4 +1,4 @@
-// Causal self-attention, step 1 of 3 (attention-softmax.wgsl, attention-output.wgsl follow):
+// Causal self-attention, step 1 of 2 (attention-output.wgsl, with the softmax, follows):
 // each query's scaled dot product with every key it may see, from the KV cache.
 //
 //   scores[t, head, p] = q[t, head] · K[p, head] / sqrt(HEAD_SIZE)   for p ≤ pos0 + t
@@ -9,8 +9,8 @@
 // scores:  (T, H, N_CTX) out; entries past a query's own position are left alone
 // All read as vec4 (HEAD_SIZE is a multiple of 16). One thread per 4 consecutive positions of one
 // (t, head), so each query vec4 is loaded once per 4 keys; no barriers, no workgroup memory:
-// splitting attention into three such kernels keeps every step parallel over positions (a
-// workgroup per query, with barriers for its softmax, ran 30× slower on a software adapter).
+// splitting attention into such kernels keeps every step parallel (a workgroup per query, with
+// barriers for its softmax, ran 30× slower on a software adapter).
 // Dispatch: (ceil((pos0 + T) / 4 / 64), T · H).
 
 struct Step { rows: u32, pos0: u32 }

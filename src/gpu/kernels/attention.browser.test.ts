@@ -1,8 +1,8 @@
-// kv-cache-write.wgsl then attention-scores, -softmax and -output.wgsl against a float64 causal
+// kv-cache-write.wgsl then attention-scores and -output.wgsl against a float64 causal
 // attention, both for a prompt (many queries at once) and for a single query at a late position
 // of a nearly full cache.
 import { describe, expect, it } from 'vitest';
-import { attentionKernels, attentionScoresLength, kvCacheWriteKernel } from '../kernels.ts';
+import { attentionKernels, attentionScoresLength, kvCacheWriteKernel, type KernelTuning } from '../kernels.ts';
 import { maxAbsDifference, readFloats, runPass, signedRandom, stepBuffer, storageBuffer, testDevice } from '../../../test/support/gpu-harness.ts';
 
 /** Reference: out[t, head] for queries at positions pos0.., over keys/values at positions 0..pos. */
@@ -31,11 +31,12 @@ function referenceAttention(q: Float32Array, keys: Float32Array, values: Float32
   return out;
 }
 
-async function runAttention(config: { nEmbd: number; nHead: number; nCtx: number }, rows: number, pos0: number) {
+async function runAttention(config: { nEmbd: number; nHead: number; nCtx: number }, rows: number, pos0: number,
+  tuning: KernelTuning) {
   const device = await testDevice();
   const C = config.nEmbd;
   const kvCacheWrite = kvCacheWriteKernel(device, C);
-  const attention = attentionKernels(device, config);
+  const attention = attentionKernels(device, config, tuning);
   // Positions before pos0 are already cached; this pass brings Q|K|V for rows more.
   const cachedKeys = signedRandom(config.nCtx * C, 1, 2);
   const cachedValues = signedRandom(config.nCtx * C, 2, 2);
@@ -57,12 +58,10 @@ async function runAttention(config: { nEmbd: number; nHead: number; nCtx: number
   const scores = storageBuffer(device, new Float32Array(attentionScoresLength(config)).fill(1e30));
   const write = kvCacheWrite.bind(device, [step, qkvBuffer, kCache, vCache]);
   const score = attention.scores.bind(device, [step, qkvBuffer, kCache, scores]);
-  const softmax = attention.softmax.bind(device, [step, scores]);
   const output = attention.output.bind(device, [step, scores, vCache, out]);
   await runPass(device, (pass) => {
     kvCacheWrite.dispatch(pass, write, rows);
     attention.scores.dispatch(pass, score, rows, pos0);
-    attention.softmax.dispatch(pass, softmax, rows);
     attention.output.dispatch(pass, output, rows);
   });
   expect(await readFloats(device, kCache, config.nCtx * C)).toEqual(keys);
@@ -70,20 +69,28 @@ async function runAttention(config: { nEmbd: number; nHead: number; nCtx: number
   return maxAbsDifference(await readFloats(device, out, rows * C), referenceAttention(q, keys, values, rows, pos0, C, config.nHead));
 }
 
+// The variants differ in workgroup size only, which decides how a dispatch's threads are split.
+const tunings: [string, KernelTuning][] = [
+  ['software adapter', { softwareAdapter: true, subgroups: true, subgroupMinSize: 4 }],
+  ['GPU', { softwareAdapter: false, subgroups: true, subgroupMinSize: 32 }],
+];
+
 describe('attention over the KV cache', () => {
-  it('prompt: 37 queries from position 0, head size 16', async () => {
-    expect(await runAttention({ nEmbd: 48, nHead: 3, nCtx: 64 }, 37, 0)).toBeLessThan(1e-5);
-  });
-  it('continuation: 5 queries after 20 cached positions', async () => {
-    expect(await runAttention({ nEmbd: 48, nHead: 3, nCtx: 64 }, 5, 20)).toBeLessThan(1e-5);
-  });
-  it('decode: one query at the last position of a 1024 context, head size 64', async () => {
-    expect(await runAttention({ nEmbd: 128, nHead: 2, nCtx: 1024 }, 1, 1023)).toBeLessThan(1e-5);
-  });
-  it('a 300-token prompt: more positions than one workgroup of the scores kernel covers', async () => {
-    expect(await runAttention({ nEmbd: 64, nHead: 4, nCtx: 320 }, 300, 0)).toBeLessThan(1e-5);
-  });
-  it('head size 80, 2 queries', async () => {
-    expect(await runAttention({ nEmbd: 160, nHead: 2, nCtx: 32 }, 2, 10)).toBeLessThan(1e-5);
-  });
+  for (const [tuningName, tuning] of tunings) {
+    it(`${tuningName}: prompt: 37 queries from position 0, head size 16`, async () => {
+      expect(await runAttention({ nEmbd: 48, nHead: 3, nCtx: 64 }, 37, 0, tuning)).toBeLessThan(1e-5);
+    });
+    it(`${tuningName}: continuation: 5 queries after 20 cached positions`, async () => {
+      expect(await runAttention({ nEmbd: 48, nHead: 3, nCtx: 64 }, 5, 20, tuning)).toBeLessThan(1e-5);
+    });
+    it(`${tuningName}: decode: one query at the last position of a 1024 context, head size 64`, async () => {
+      expect(await runAttention({ nEmbd: 128, nHead: 2, nCtx: 1024 }, 1, 1023, tuning)).toBeLessThan(1e-5);
+    });
+    it(`${tuningName}: a 300-token prompt: more positions than one workgroup of the scores kernel covers`, async () => {
+      expect(await runAttention({ nEmbd: 64, nHead: 4, nCtx: 320 }, 300, 0, tuning)).toBeLessThan(1e-5);
+    });
+    it(`${tuningName}: head size 80, 2 queries`, async () => {
+      expect(await runAttention({ nEmbd: 160, nHead: 2, nCtx: 32 }, 2, 10, tuning)).toBeLessThan(1e-5);
+    });
+  }
 });
