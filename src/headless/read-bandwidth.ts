@@ -22,7 +22,8 @@ export interface ReadBandwidth {
   workgroups: number;
 }
 
-export async function measureReadBandwidth(device: GPUDevice): Promise<ReadBandwidth> {
+/** Tries every read order and workgroup count, or only those of `only` (a best found earlier). */
+export async function measureReadBandwidth(device: GPUDevice, only?: Pick<ReadBandwidth, 'layout' | 'workgroups'>): Promise<ReadBandwidth> {
   const limit = Math.min(device.limits.maxStorageBufferBindingSize, device.limits.maxBufferSize);
   const bytes = Math.floor(Math.min(BUFFER_BYTES, limit) / 16) * 16;
   const data = device.createBuffer({ label: 'read bandwidth data', size: bytes, usage: GPUBufferUsage.STORAGE | GPUBufferUsage.COPY_DST });
@@ -34,10 +35,10 @@ export async function measureReadBandwidth(device: GPUDevice): Promise<ReadBandw
       device.queue.writeBuffer(data, offset, chunk, 0, Math.min(FILL_CHUNK_BYTES, bytes - offset) / 4);
     }
     let best: { ms: number; layout: ReadLayout; workgroups: number } = { ms: Infinity, layout: READ_LAYOUTS[0], workgroups: 0 };
-    for (const layout of READ_LAYOUTS) {
+    for (const layout of only ? [only.layout] : READ_LAYOUTS) {
       const kernel = readBandwidthKernel(device, layout);
       const bindGroup = kernel.bind(device, [data, partials]);
-      for (const workgroups of WORKGROUP_COUNTS) {
+      for (const workgroups of only ? [only.workgroups] : WORKGROUP_COUNTS) {
         const ms = await msPerRepeat(device, (pass) => kernel.dispatch(pass, bindGroup, workgroups));
         if (ms < best.ms) best = { ms, layout, workgroups };
       }
