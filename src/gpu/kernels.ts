@@ -18,6 +18,8 @@ import linearMatvecSubgroupsSource from './kernels/linear-matvec-subgroups.wgsl?
 import kvCacheWriteSource from './kernels/kv-cache-write.wgsl?raw';
 import attentionScoresSource from './kernels/attention-scores.wgsl?raw';
 import attentionOutputSource from './kernels/attention-output.wgsl?raw';
+import attentionScoresBlocksSource from './kernels/attention-scores-blocks.wgsl?raw';
+import attentionOutputBlocksSource from './kernels/attention-output-blocks.wgsl?raw';
 import argmaxSource from './kernels/argmax.wgsl?raw';
 import readBandwidthSource from './kernels/read-bandwidth.wgsl?raw';
 import type { Gpt2Config } from '../model/config.ts';
@@ -77,21 +79,35 @@ function computePipeline(device: GPUDevice, label: string, code: string, constan
 /** Workgroups (x, y) a kernel needs for a pass over `rows` rows (tokens) from position `pos0`. */
 type Grid = (rows: number, pos0: number) => [number, number];
 
-/** A kernel whose bindings are buffers in binding order, and which knows its own dispatch size. */
+/** A pipeline for passes of at least `fromRows` rows, and the workgroups it needs for one. */
+interface KernelVariant {
+  pipeline: GPUComputePipeline;
+  grid: Grid;
+  fromRows: number;
+}
+
+/**
+ * A kernel whose bindings are buffers in binding order, and which knows its own dispatch size:
+ * one pipeline, or variants by the rows of a pass (one query at a time for decoding, blocks of
+ * queries for prompts) that share one bind group layout, so that one bind group serves them all.
+ */
 export class Kernel {
-  constructor(readonly pipeline: GPUComputePipeline, private readonly grid: Grid) {}
+  /** `variants` by fromRows, ascending, the first from 1; a pass over R rows runs the last with fromRows <= R. */
+  constructor(private readonly variants: KernelVariant[],
+    private readonly layout: GPUBindGroupLayout = variants[0].pipeline.getBindGroupLayout(0)) {}
 
   bind(device: GPUDevice, buffers: GPUBuffer[]): GPUBindGroup {
     return device.createBindGroup({
-      layout: this.pipeline.getBindGroupLayout(0),
+      layout: this.layout,
       entries: buffers.map((buffer, binding) => ({ binding, resource: { buffer } })),
     });
   }
 
   dispatch(pass: GPUComputePassEncoder, bindGroup: GPUBindGroup, rows: number, pos0 = 0): void {
-    pass.setPipeline(this.pipeline);
+    const variant = this.variants.findLast((candidate) => candidate.fromRows <= rows)!;
+    pass.setPipeline(variant.pipeline);
     pass.setBindGroup(0, bindGroup);
-    pass.dispatchWorkgroups(...this.grid(rows, pos0));
+    pass.dispatchWorkgroups(...variant.grid(rows, pos0));
   }
 }
 
@@ -112,14 +128,6 @@ const MATVEC_OUTPUTS_PER_THREAD = 6;
  *  of work (a row, 4 outputs) give a workgroup this many blocks, which its subgroups take in turn. */
 const subgroupsPerWorkgroup = (tuning: KernelTuning) => Math.max(1, 64 / tuning.subgroupMinSize);
 
-/** A pipeline, the workgroups it needs for a pass over some rows, and the fewest rows it is the
- *  fastest variant for. */
-interface LinearVariant {
-  pipeline: GPUComputePipeline;
-  grid: (rows: number) => [number, number];
-  fromRows: number;
-}
-
 /**
  * y = x·Wᵀ + b with a fused epilogue: matrix-vector products for a few rows (decoding), a tiled
  * matrix multiply for many (prompt processing), each in the variant that suits the device. Both
@@ -128,7 +136,7 @@ interface LinearVariant {
 export class LinearKernel {
   private readonly layout: GPUBindGroupLayout;
   /** By `fromRows`, ascending: a pass over R rows runs the last one with fromRows <= R. */
-  private readonly variants: LinearVariant[];
+  private readonly variants: KernelVariant[];
   /** A variant compiled only once a pass wants it (see below), then added to `variants`. */
   private readonly deferred?: { fromRows: number; compile: () => Promise<void>; compiled?: Promise<void> };
 
@@ -154,7 +162,7 @@ export class LinearKernel {
       { ...constants, ...extra }, pipelineLayout);
     const pipeline = (name: string, source: string, extra: Constants = {}) => device.createComputePipeline(descriptor(name, source, extra));
 
-    let matvec: Omit<LinearVariant, 'fromRows'>;
+    let matvec: Omit<KernelVariant, 'fromRows'>;
     if (tuning.subgroups && !tuning.softwareAdapter) {
       const blocks = subgroupsPerWorkgroup(tuning);
       matvec = { pipeline: pipeline('matvec, subgroups', linearMatvecSubgroupsSource, { BLOCKS_PER_WORKGROUP: blocks }),
@@ -208,7 +216,7 @@ export class LinearKernel {
     const variant = this.variants.findLast((candidate) => candidate.fromRows <= rows)!;
     pass.setBindGroup(0, bindGroup);
     pass.setPipeline(variant.pipeline);
-    pass.dispatchWorkgroups(...variant.grid(rows));
+    pass.dispatchWorkgroups(...variant.grid(rows, 0));
   }
 }
 
@@ -223,7 +231,19 @@ export function unsupportedShapeReason(config: Gpt2Config): string | null {
 }
 
 function kernel(device: GPUDevice, label: string, code: string, constants: Constants, grid: Grid): Kernel {
-  return new Kernel(computePipeline(device, label, code, constants), grid);
+  return new Kernel([{ pipeline: computePipeline(device, label, code, constants), grid, fromRows: 1 }]);
+}
+
+/** A kernel in variants by rows (see Kernel), over bindings of these types in binding order. */
+function kernelByRows(device: GPUDevice, label: string, bindings: GPUBufferBindingType[],
+  variants: { name: string; code: string; constants: Constants; grid: Grid; fromRows: number }[]): Kernel {
+  const layout = device.createBindGroupLayout({
+    label,
+    entries: bindings.map((type, binding) => ({ binding, visibility: GPUShaderStage.COMPUTE, buffer: { type } })),
+  });
+  const pipelineLayout = device.createPipelineLayout({ bindGroupLayouts: [layout] });
+  return new Kernel(variants.map(({ name, code, constants, grid, fromRows }) =>
+    ({ pipeline: computePipeline(device, `${label} (${name})`, code, constants, pipelineLayout), grid, fromRows })), layout);
 }
 
 /** 64-thread workgroups, one thread per `perThread` of the rows × `width` outputs. */
@@ -248,14 +268,27 @@ export interface AttentionKernels {
   scores: Kernel;
   output: Kernel;
 }
+/** Prompts of this many rows or more are run 4 queries per thread (attention-*-blocks.wgsl). */
+export const ATTENTION_BLOCK_ROWS = 4;
 export function attentionKernels(device: GPUDevice, { nEmbd: C, nHead: H, nCtx }: AttentionShape,
   tuning = deviceTuning(device)): AttentionKernels {
+  const constants = { C, H, N_CTX: nCtx };
   const outputWorkgroupSize = tuning.softwareAdapter ? 8 : 64;
+  const bindings: GPUBufferBindingType[] = ['uniform', 'read-only-storage', 'read-only-storage', 'storage'];
+  const queryBlocks = (rows: number) => Math.ceil(rows / ATTENTION_BLOCK_ROWS);
   return {
-    scores: kernel(device, 'attention scores', attentionScoresSource, { C, H, N_CTX: nCtx },
-      (rows, pos0) => [Math.ceil((pos0 + rows) / 4 / 64), rows * H]),
-    output: kernel(device, 'attention output', attentionOutputSource, { C, H, N_CTX: nCtx, WORKGROUP_SIZE: outputWorkgroupSize },
-      (rows) => workgroupGrid(Math.ceil((rows * C) / 16 / outputWorkgroupSize))),
+    scores: kernelByRows(device, 'attention scores', bindings, [
+      { name: 'one query per thread', code: attentionScoresSource, constants, fromRows: 1,
+        grid: (rows, pos0) => [Math.ceil((pos0 + rows) / 4 / 64), rows * H] },
+      { name: '4 queries per thread', code: attentionScoresBlocksSource, constants, fromRows: ATTENTION_BLOCK_ROWS,
+        grid: (rows, pos0) => [Math.ceil((pos0 + rows) / 4 / 64), queryBlocks(rows) * H] },
+    ]),
+    output: kernelByRows(device, 'attention output', bindings, [
+      { name: 'one query per thread', code: attentionOutputSource, constants: { ...constants, WORKGROUP_SIZE: outputWorkgroupSize },
+        fromRows: 1, grid: (rows) => workgroupGrid(Math.ceil((rows * C) / 16 / outputWorkgroupSize)) },
+      { name: '4 queries per thread', code: attentionOutputBlocksSource, constants: { ...constants, WORKGROUP_SIZE: 64 },
+        fromRows: ATTENTION_BLOCK_ROWS, grid: (rows) => workgroupGrid(Math.ceil((queryBlocks(rows) * C) / 16 / 64)) },
+    ]),
   };
 }
 /** Floats of the scores buffer the attention kernels need. */

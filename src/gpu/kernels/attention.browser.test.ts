@@ -1,6 +1,7 @@
 // kv-cache-write.wgsl then attention-scores and -output.wgsl against a float64 causal
-// attention, both for a prompt (many queries at once) and for a single query at a late position
-// of a nearly full cache.
+// attention, both for a prompt (many queries at once: from 4 rows, the kernels' blocks of 4
+// queries per thread, attention-*-blocks.wgsl, including partial blocks) and for a single query
+// at a late position of a nearly full cache.
 import { describe, expect, it } from 'vitest';
 import { attentionKernels, attentionScoresLength, kvCacheWriteKernel, type KernelTuning } from '../kernels.ts';
 import { maxAbsDifference, readFloats, runPass, signedRandom, stepBuffer, storageBuffer, testDevice } from '../../../test/support/gpu-harness.ts';
@@ -91,6 +92,12 @@ describe('attention over the KV cache', () => {
     });
     it(`${tuningName}: head size 80, 2 queries`, async () => {
       expect(await runAttention({ nEmbd: 160, nHead: 2, nCtx: 32 }, 2, 10, tuning)).toBeLessThan(1e-5);
+    });
+    it(`${tuningName}: 3 queries, one fewer than a block, after 9 cached positions`, async () => {
+      expect(await runAttention({ nEmbd: 48, nHead: 3, nCtx: 64 }, 3, 9, tuning)).toBeLessThan(1e-5);
+    });
+    it(`${tuningName}: one block of 4 queries after 9 cached positions, head size 80`, async () => {
+      expect(await runAttention({ nEmbd: 160, nHead: 2, nCtx: 32 }, 4, 9, tuning)).toBeLessThan(1e-5);
     });
   }
 });
