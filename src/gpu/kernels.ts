@@ -18,8 +18,6 @@ import linearMatvecSubgroupsSource from './kernels/linear-matvec-subgroups.wgsl?
 import kvCacheWriteSource from './kernels/kv-cache-write.wgsl?raw';
 import attentionScoresSource from './kernels/attention-scores.wgsl?raw';
 import attentionOutputSource from './kernels/attention-output.wgsl?raw';
-import attentionScoresBlocksSource from './kernels/attention-scores-blocks.wgsl?raw';
-import attentionOutputBlocksSource from './kernels/attention-output-blocks.wgsl?raw';
 import argmaxSource from './kernels/argmax.wgsl?raw';
 import readBandwidthSource from './kernels/read-bandwidth.wgsl?raw';
 import type { Gpt2Config } from '../model/config.ts';
@@ -66,14 +64,14 @@ type Constants = Record<string, number>;
 const matrixSource: Record<MatrixDtype, string> = { f32: matrixF32Source, f16: matrixF16Source };
 
 function pipelineDescriptor(device: GPUDevice, label: string, code: string, constants: Constants,
-  layout: GPUPipelineLayout | 'auto' = 'auto'): GPUComputePipelineDescriptor {
+  layout: GPUPipelineLayout | 'auto' = 'auto', entryPoint = 'main'): GPUComputePipelineDescriptor {
   const module = device.createShaderModule({ label, code });
-  return { label, layout, compute: { module, entryPoint: 'main', constants } };
+  return { label, layout, compute: { module, entryPoint, constants } };
 }
 
 function computePipeline(device: GPUDevice, label: string, code: string, constants: Constants,
-  layout: GPUPipelineLayout | 'auto' = 'auto'): GPUComputePipeline {
-  return device.createComputePipeline(pipelineDescriptor(device, label, code, constants, layout));
+  layout: GPUPipelineLayout | 'auto' = 'auto', entryPoint = 'main'): GPUComputePipeline {
+  return device.createComputePipeline(pipelineDescriptor(device, label, code, constants, layout, entryPoint));
 }
 
 /** Workgroups (x, y) a kernel needs for a pass over `rows` rows (tokens) from position `pos0`. */
@@ -234,16 +232,18 @@ function kernel(device: GPUDevice, label: string, code: string, constants: Const
   return new Kernel([{ pipeline: computePipeline(device, label, code, constants), grid, fromRows: 1 }]);
 }
 
-/** A kernel in variants by rows (see Kernel), over bindings of these types in binding order. */
-function kernelByRows(device: GPUDevice, label: string, bindings: GPUBufferBindingType[],
-  variants: { name: string; code: string; constants: Constants; grid: Grid; fromRows: number }[]): Kernel {
+/** A kernel in variants by rows (see Kernel): entry points of one source, over bindings of these
+ *  types in binding order. */
+function kernelByRows(device: GPUDevice, label: string, code: string, bindings: GPUBufferBindingType[],
+  variants: { entryPoint: string; constants: Constants; grid: Grid; fromRows: number }[]): Kernel {
   const layout = device.createBindGroupLayout({
     label,
     entries: bindings.map((type, binding) => ({ binding, visibility: GPUShaderStage.COMPUTE, buffer: { type } })),
   });
   const pipelineLayout = device.createPipelineLayout({ bindGroupLayouts: [layout] });
-  return new Kernel(variants.map(({ name, code, constants, grid, fromRows }) =>
-    ({ pipeline: computePipeline(device, `${label} (${name})`, code, constants, pipelineLayout), grid, fromRows })), layout);
+  return new Kernel(variants.map(({ entryPoint, constants, grid, fromRows }) => ({
+    pipeline: computePipeline(device, `${label} (${entryPoint})`, code, constants, pipelineLayout, entryPoint), grid, fromRows,
+  })), layout);
 }
 
 /** 64-thread workgroups, one thread per `perThread` of the rows × `width` outputs. */
@@ -268,7 +268,7 @@ export interface AttentionKernels {
   scores: Kernel;
   output: Kernel;
 }
-/** Prompts of this many rows or more are run 4 queries per thread (attention-*-blocks.wgsl). */
+/** Prompts of this many rows or more are run 4 queries per thread (the kernels' mainFourQueries). */
 export const ATTENTION_BLOCK_ROWS = 4;
 export function attentionKernels(device: GPUDevice, { nEmbd: C, nHead: H, nCtx }: AttentionShape,
   tuning = deviceTuning(device)): AttentionKernels {
@@ -277,17 +277,17 @@ export function attentionKernels(device: GPUDevice, { nEmbd: C, nHead: H, nCtx }
   const bindings: GPUBufferBindingType[] = ['uniform', 'read-only-storage', 'read-only-storage', 'storage'];
   const queryBlocks = (rows: number) => Math.ceil(rows / ATTENTION_BLOCK_ROWS);
   return {
-    scores: kernelByRows(device, 'attention scores', bindings, [
-      { name: 'one query per thread', code: attentionScoresSource, constants, fromRows: 1,
+    scores: kernelByRows(device, 'attention scores', attentionScoresSource, bindings, [
+      { entryPoint: 'main', constants, fromRows: 1,
         grid: (rows, pos0) => [Math.ceil((pos0 + rows) / 4 / 64), rows * H] },
-      { name: '4 queries per thread', code: attentionScoresBlocksSource, constants, fromRows: ATTENTION_BLOCK_ROWS,
+      { entryPoint: 'mainFourQueries', constants, fromRows: ATTENTION_BLOCK_ROWS,
         grid: (rows, pos0) => [Math.ceil((pos0 + rows) / 4 / 64), queryBlocks(rows) * H] },
     ]),
-    output: kernelByRows(device, 'attention output', bindings, [
-      { name: 'one query per thread', code: attentionOutputSource, constants: { ...constants, WORKGROUP_SIZE: outputWorkgroupSize },
-        fromRows: 1, grid: (rows) => workgroupGrid(Math.ceil((rows * C) / 16 / outputWorkgroupSize)) },
-      { name: '4 queries per thread', code: attentionOutputBlocksSource, constants: { ...constants, WORKGROUP_SIZE: 64 },
-        fromRows: ATTENTION_BLOCK_ROWS, grid: (rows) => workgroupGrid(Math.ceil((queryBlocks(rows) * C) / 16 / 64)) },
+    output: kernelByRows(device, 'attention output', attentionOutputSource, bindings, [
+      { entryPoint: 'main', constants: { ...constants, WORKGROUP_SIZE: outputWorkgroupSize }, fromRows: 1,
+        grid: (rows) => workgroupGrid(Math.ceil((rows * C) / 16 / outputWorkgroupSize)) },
+      { entryPoint: 'mainFourQueries', constants: { ...constants, WORKGROUP_SIZE: 64 }, fromRows: ATTENTION_BLOCK_ROWS,
+        grid: (rows) => workgroupGrid(Math.ceil((queryBlocks(rows) * C) / 16 / 64)) },
     ]),
   };
 }

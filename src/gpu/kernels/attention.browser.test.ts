@@ -1,6 +1,6 @@
 // kv-cache-write.wgsl then attention-scores and -output.wgsl against a float64 causal
 // attention, both for a prompt (many queries at once: from 4 rows, the kernels' blocks of 4
-// queries per thread, attention-*-blocks.wgsl, including partial blocks) and for a single query
+// queries per thread, mainFourQueries, including partial blocks) and for a single query
 // at a late position of a nearly full cache.
 import { describe, expect, it } from 'vitest';
 import { attentionKernels, attentionScoresLength, kvCacheWriteKernel, type KernelTuning } from '../kernels.ts';
