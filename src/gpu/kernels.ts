@@ -269,7 +269,7 @@ export interface AttentionKernels {
   output: Kernel;
 }
 /** Prompts of this many rows or more are run 4 queries per thread (the kernels' mainFourQueries). */
-export const ATTENTION_BLOCK_ROWS = 4;
+const ATTENTION_BLOCK_ROWS = 4;
 export function attentionKernels(device: GPUDevice, { nEmbd: C, nHead: H, nCtx }: AttentionShape,
   tuning = deviceTuning(device)): AttentionKernels {
   const constants = { C, H, N_CTX: nCtx };
