@@ -1,5 +1,5 @@
 // Linear layer for many rows (prompt processing) on software adapters (SwiftShader): a matrix
-// multiply tiled in registers, with subgroups sharing the input. linear-common.wgsl (bindings,
+// multiply tiled in registers, with quads of lanes sharing the input. linear-common.wgsl (bindings,
 // shapes, epilogue) and the matrix storage type follow this source.
 //
 // On a CPU, invocations are the lanes of SIMD registers, every load is a gather costing about as
@@ -8,21 +8,22 @@
 // ~0.2 GFLOP/s there. So each thread computes a block of rows × 8 outputs straight from global
 // memory, the CPU's caches doing the staging, and the fewer gathers per multiply-add the faster:
 // per 8-element word of K a thread loads and splits its 8 weight words once for all its rows,
-// and the rows' input words are shared through the subgroup: its lanes all work on the same rows,
-// lane i loads rows i, 4 + i, ... of the block and subgroupBroadcast hands them to the others
-// (needs subgroups of at least 4 lanes). The rows come in bands of 4: ROW_BANDS = 2 (8 rows) for
-// short prompts, 8 (32 rows) for long ones, which read each weight once per 32 rows (measured on
-// SwiftShader: 1.3-1.7× the throughput of 8 rows at 128 rows). Workgroups of 32 threads (256
-// outputs) divide the widths of GPT-2 up to Large evenly (768 = 3 × 256, 1024, 1280): with 64, a
-// quarter of the N = 768 kernels' threads computed outputs past the end (measured: 1.25-1.35×
-// faster there). Rows, bands
-// and outputs are written out rather than looped over: a software adapter keeps a private array
-// indexed by a loop counter in memory.
+// and the rows' input words are shared within each quad of 4 lanes: all of a workgroup's lanes
+// work on the same rows, lane i of a quad loads rows i, 4 + i, ... of the block and quadBroadcast
+// hands them to the other three (measured on SwiftShader, whose subgroups are one quad: 5-10%
+// faster than subgroupBroadcast; every WebGPU subgroup size is a multiple of 4 lanes). The rows
+// come in bands of 4: ROW_BANDS = 2 (8 rows) for short prompts, 8 (32 rows) for long ones,
+// which read each weight once per 32 rows (measured on SwiftShader: 1.3-1.7× the throughput of
+// 8 rows at 128 rows). Workgroups of 32 threads (256 outputs) divide the widths of GPT-2 up to
+// Large evenly (768 = 3 × 256, 1024, 1280): with 64, a quarter of the N = 768 kernels' threads
+// computed outputs past the end (measured: 1.25-1.35× faster there). Rows, bands and outputs are
+// written out rather than looped over: a software adapter keeps a private array indexed by a
+// loop counter in memory.
 // Dispatch: (ceil(N / 256), ceil(R / (4 · ROW_BANDS))); a workgroup's 32 threads share its rows.
 
 enable subgroups;
 // Every lane runs the whole loop (rows and outputs past the end are clamped, not skipped), so
-// every lane reaches each subgroupBroadcast; the analysis cannot see that through the loop.
+// every lane reaches each quadBroadcast; the analysis cannot see that through the loop.
 diagnostic(off, subgroup_uniformity);
 
 @group(0) @binding(2) var<storage, read> weight: array<MatrixWord>;
@@ -51,12 +52,12 @@ struct WeightWords {
   w0: Split8, w1: Split8, w2: Split8, w3: Split8, w4: Split8, w5: Split8, w6: Split8, w7: Split8,
 }
 
-/** Lane i's word, for i = 0..3. */
+/** The word of each of the quad's lanes 0..3. */
 fn shareRows(own: Split8) -> FourRows {
-  return FourRows(Split8(subgroupBroadcast(own.even, 0u), subgroupBroadcast(own.odd, 0u)),
-                  Split8(subgroupBroadcast(own.even, 1u), subgroupBroadcast(own.odd, 1u)),
-                  Split8(subgroupBroadcast(own.even, 2u), subgroupBroadcast(own.odd, 2u)),
-                  Split8(subgroupBroadcast(own.even, 3u), subgroupBroadcast(own.odd, 3u)));
+  return FourRows(Split8(quadBroadcast(own.even, 0u), quadBroadcast(own.odd, 0u)),
+                  Split8(quadBroadcast(own.even, 1u), quadBroadcast(own.odd, 1u)),
+                  Split8(quadBroadcast(own.even, 2u), quadBroadcast(own.odd, 2u)),
+                  Split8(quadBroadcast(own.even, 3u), quadBroadcast(own.odd, 3u)));
 }
 
 fn dots(x: FourRows, w: Split8) -> vec4<f32> {
@@ -88,7 +89,8 @@ fn storeBand(band: Band, row0: u32, n0: u32) {
 
 @compute @workgroup_size(WORKGROUP_SIZE)
 fn main(@builtin(workgroup_id) wid: vec3u, @builtin(local_invocation_index) lid: u32,
-        @builtin(subgroup_invocation_id) lane: u32) {
+        @builtin(subgroup_invocation_id) subgroupLane: u32) {
+  let lane = subgroupLane % 4u; // within its quad
   let n0 = (wid.x * WORKGROUP_SIZE + lid) * OUTPUTS;
   let r0 = wid.y * 4u * ROW_BANDS;
   // Past the last output, the last one is read again and its result not stored.
@@ -100,7 +102,7 @@ fn main(@builtin(workgroup_id) wid: vec3u, @builtin(local_invocation_index) lid:
   let w5 = min(n0 + 5u, N - 1u) * WORDS_PER_ROW;
   let w6 = min(n0 + 6u, N - 1u) * WORDS_PER_ROW;
   let w7 = min(n0 + 7u, N - 1u) * WORDS_PER_ROW;
-  // Lane i loads row 4b + i of each band b (past the last row, the last row again).
+  // Lane i of a quad loads row 4b + i of each band b (past the last row, the last row again).
   let lastRow = step.rows - 1u;
   let own0 = min(r0 + lane, lastRow);
   let own1 = min(r0 + 4u + lane, lastRow);
