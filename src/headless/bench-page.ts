@@ -14,6 +14,7 @@ import { profileCpuLinearKernels } from './cpu-kernel-profile.ts';
 import { measureCpuReadBandwidth, type CpuReadBandwidth } from './cpu-read-bandwidth.ts';
 import { profileKernels, type KernelTiming } from './kernel-profile.ts';
 import type { ReadLayout } from '../gpu/kernels.ts';
+import { pairedRatios, type PairedRun } from './paired-runs.ts';
 import { measureReadBandwidth, type ReadBandwidth } from './read-bandwidth.ts';
 
 export interface BenchRequest {
@@ -61,11 +62,21 @@ export interface BenchResult {
   read_bandwidth_bytes: number;
   /** Decode weight bytes per token ÷ decode time at the first context. */
   decode_weight_bandwidth_gbs: number;
+  /** The median over the runs of each run's decode weight bandwidth ÷ the read bandwidth measured just before it. */
   decode_bandwidth_fraction: number;
-  /** Decode time per token ÷ prompt processing time per token. */
+  /** The median over the runs of each run's decode time per token ÷ its prompt time per token. */
   prefill_speedup_per_token: number;
+  /** Each run of the engine, with the read bandwidth measured just before it. */
+  runs: BenchRun[];
   /** WebGPU: every kernel; CPU: a decode step's linear layers. */
   profile: KernelTiming[];
+}
+
+export interface BenchRun {
+  read_bandwidth_gbs: number;
+  prefill_ms: number;
+  /** decode_ms_per_token_ctx<N> for every context asked for. */
+  [decodeAtContext: `decode_ms_per_token_ctx${number}`]: number;
 }
 
 export type BenchOutcome = BenchResult | { error: string };
@@ -91,9 +102,11 @@ interface EngineTimings {
   loadMs: number;
   prefillMs: number;
   decodeMsPerToken: Record<number, number>;
+  runs: PairedRun[];
 }
 
-async function timeEngine(engine: EngineClient, request: BenchRequest, beforeEachRun: () => Promise<void>): Promise<EngineTimings> {
+/** `beforeEachRun` measures the read bandwidth and returns it, in GB/s. */
+async function timeEngine(engine: EngineClient, request: BenchRequest, beforeEachRun: () => Promise<number>): Promise<EngineTimings> {
   const id = `bench:${request.modelName}`;
   log('saving the model in the browser\'s storage (not timed)');
   await engine.download({ id, label: `benchmark ${request.modelName}`, configUrl: request.configUrl, weightsUrl: request.weightsUrl });
@@ -114,32 +127,44 @@ async function timeEngine(engine: EngineClient, request: BenchRequest, beforeEac
   for (const context of contexts) prompts.set(context, await promptOf(engine, context));
   const prefillMs: Record<number, number> = {};
   const decodeMs: Record<number, number> = {};
+  const runs: PairedRun[] = [];
   for (let run = 1; run <= RUNS; run++) {
-    await beforeEachRun();
+    const readGbPerSecond = await beforeEachRun();
+    const thisRun: PairedRun = { readGbPerSecond, prefillMs: 0, decodeMsPerToken: {} };
     for (const context of contexts) {
       log(`run ${run} of ${RUNS}: a ${context}-token prompt, then ${request.decodeTokens} tokens decoded`);
       const result = await engine.generate(prompts.get(context)!, greedy(request.decodeTokens + 1), () => {});
       if (result.tokens.length < 2) throw new Error('the model ended its reply before a token was decoded');
-      prefillMs[context] = Math.min(prefillMs[context] ?? Infinity, (1000 * context) / result.promptTokensPerSecond);
-      decodeMs[context] = Math.min(decodeMs[context] ?? Infinity, 1000 / result.generatedTokensPerSecond);
+      const runPrefillMs = (1000 * context) / result.promptTokensPerSecond;
+      const runDecodeMs = 1000 / result.generatedTokensPerSecond;
+      prefillMs[context] = Math.min(prefillMs[context] ?? Infinity, runPrefillMs);
+      decodeMs[context] = Math.min(decodeMs[context] ?? Infinity, runDecodeMs);
+      if (context === request.promptTokens) thisRun.prefillMs = runPrefillMs;
+      thisRun.decodeMsPerToken[context] = runDecodeMs;
     }
+    runs.push(thisRun);
   }
-  return { info, loadMs, prefillMs: prefillMs[request.promptTokens], decodeMsPerToken: decodeMs };
+  return { info, loadMs, prefillMs: prefillMs[request.promptTokens], decodeMsPerToken: decodeMs, runs };
 }
 
 /**
  * The engine's timings, with the read bandwidth measured before, between and after its runs, of
  * which the best counts, as the best run does for the engine: the machine may be shared, and
- * load that comes and goes should not favour either side. `measure` is given the best so far
+ * load that comes and goes should not favour either side. Each run also keeps the bandwidth
+ * measured just before it, for the ratios (paired-runs.ts). `measure` is given the best so far
  * when it may take a shortcut (on WebGPU: time only the read order and workgroups that won).
  */
-async function timeAmongBandwidths<B>(request: BenchRequest, measure: (best?: B) => Promise<B>, better: (a: B, b: B) => B) {
+async function timeAmongBandwidths<B extends { gbPerSecond: number }>(request: BenchRequest, measure: (best?: B) => Promise<B>, better: (a: B, b: B) => B) {
   log('measuring the read bandwidth');
   let best: B = await measure();
   const engine = startEngine();
   let timings: EngineTimings;
   try {
-    timings = await timeEngine(engine, request, async () => { best = better(best, await measure(best)); });
+    timings = await timeEngine(engine, request, async () => {
+      const measured = await measure(best);
+      best = better(best, measured);
+      return measured.gbPerSecond;
+    });
     await engine.api.deleteCachedModel(`bench:${request.modelName}`);
   } finally {
     engine.terminate();
@@ -187,13 +212,14 @@ async function runOnCpu(request: BenchRequest): Promise<BenchResult> {
 }
 
 function summarise(request: BenchRequest, timings: EngineTimings, readBandwidth: Pick<ReadBandwidth, 'bytes' | 'gbPerSecond'>): Omit<BenchResult, 'profile'> {
-  const { info, loadMs, prefillMs, decodeMsPerToken } = timings;
+  const { info, loadMs, prefillMs, decodeMsPerToken, runs } = timings;
   const { config } = info;
   // wpe is stored as the matrices are, but stays f32 under int8 (a token reads one row of it).
   const wpeBytesPerElement = info.weightsDtype === 'f16' ? 2 : 4;
   const decodeWeightBytes = info.weightBytes - (config.nCtx - 1) * config.nEmbd * wpeBytesPerElement;
   const firstDecodeMs = decodeMsPerToken[request.decodeContexts[0]];
   const decodeBandwidth = decodeWeightBytes / firstDecodeMs / 1e6;
+  const ratios = pairedRatios(runs, decodeWeightBytes, request.promptTokens, request.decodeContexts[0]);
   return {
     model: request.modelName,
     config,
@@ -212,8 +238,13 @@ function summarise(request: BenchRequest, timings: EngineTimings, readBandwidth:
     read_bandwidth_gbs: readBandwidth.gbPerSecond,
     read_bandwidth_bytes: readBandwidth.bytes,
     decode_weight_bandwidth_gbs: decodeBandwidth,
-    decode_bandwidth_fraction: decodeBandwidth / readBandwidth.gbPerSecond,
-    prefill_speedup_per_token: firstDecodeMs / (prefillMs / request.promptTokens),
+    decode_bandwidth_fraction: ratios.decodeBandwidthFraction,
+    prefill_speedup_per_token: ratios.prefillSpeedupPerToken,
+    runs: runs.map((run) => ({
+      read_bandwidth_gbs: run.readGbPerSecond,
+      prefill_ms: run.prefillMs,
+      ...Object.fromEntries(request.decodeContexts.map((context) => [`decode_ms_per_token_ctx${context}`, run.decodeMsPerToken[context]])),
+    })),
   };
 }
 
