@@ -40,16 +40,16 @@ struct FourRows {
   r3: Split8,
 }
 
-/** A thread's sums for 4 rows × 8 outputs: column j of `left` is output j's 4 rows, of `right`
- *  output 4 + j's. */
-struct Band {
-  left: mat4x4<f32>,
-  right: mat4x4<f32>,
+/** One word of K of every band's rows (bands past ROW_BANDS stay unread). */
+struct Bands {
+  b0: FourRows, b1: FourRows, b2: FourRows, b3: FourRows,
+  b4: FourRows, b5: FourRows, b6: FourRows, b7: FourRows,
 }
 
-/** A thread's 8 weight words of one word of K, split. */
-struct WeightWords {
-  w0: Split8, w1: Split8, w2: Split8, w3: Split8, w4: Split8, w5: Split8, w6: Split8, w7: Split8,
+/** A thread's sums for one output: band b's 4 rows in b<b>. */
+struct OutputSums {
+  b0: vec4<f32>, b1: vec4<f32>, b2: vec4<f32>, b3: vec4<f32>,
+  b4: vec4<f32>, b5: vec4<f32>, b6: vec4<f32>, b7: vec4<f32>,
 }
 
 /** The word of each of the quad's lanes 0..3. */
@@ -64,26 +64,38 @@ fn dots(x: FourRows, w: Split8) -> vec4<f32> {
   return vec4<f32>(dot8(x.r0, w), dot8(x.r1, w), dot8(x.r2, w), dot8(x.r3, w));
 }
 
-/** Adds the band's 4 rows of one input word times the 8 weight words to its sums. */
-fn addWord(band: ptr<function, Band>, x: FourRows, w: WeightWords) {
-  (*band).left[0] += dots(x, w.w0);
-  (*band).left[1] += dots(x, w.w1);
-  (*band).left[2] += dots(x, w.w2);
-  (*band).left[3] += dots(x, w.w3);
-  (*band).right[0] += dots(x, w.w4);
-  (*band).right[1] += dots(x, w.w5);
-  (*band).right[2] += dots(x, w.w6);
-  (*band).right[3] += dots(x, w.w7);
+/** Adds one output's weight word times every band's rows to that output's sums. Taking each
+ *  weight word against all the rows in turn, rather than each band against all the weights,
+ *  measured 4-14% faster on SwiftShader. */
+fn addWeightWord(sums: ptr<function, OutputSums>, x: Bands, w: Split8) {
+  (*sums).b0 += dots(x.b0, w);
+  (*sums).b1 += dots(x.b1, w);
+  if (ROW_BANDS == 8u) {
+    (*sums).b2 += dots(x.b2, w);
+    (*sums).b3 += dots(x.b3, w);
+    (*sums).b4 += dots(x.b4, w);
+    (*sums).b5 += dots(x.b5, w);
+    (*sums).b6 += dots(x.b6, w);
+    (*sums).b7 += dots(x.b7, w);
+  }
 }
 
-fn storeBand(band: Band, row0: u32, n0: u32) {
-  for (var j = 0u; j < 4u; j++) {
-    for (var i = 0u; i < 4u; i++) {
-      if (row0 + i < step.rows) {
-        if (n0 + j < N) { storeOutput(row0 + i, n0 + j, band.left[j][i] * DOT_SCALE); }
-        if (n0 + 4u + j < N) { storeOutput(row0 + i, n0 + 4u + j, band.right[j][i] * DOT_SCALE); }
-      }
-    }
+fn storeRows(rows: vec4<f32>, row0: u32, n: u32) {
+  for (var i = 0u; i < 4u; i++) {
+    if (row0 + i < step.rows && n < N) { storeOutput(row0 + i, n, rows[i] * DOT_SCALE); }
+  }
+}
+
+fn storeOutputSums(sums: OutputSums, r0: u32, n: u32) {
+  storeRows(sums.b0, r0, n);
+  storeRows(sums.b1, r0 + 4u, n);
+  if (ROW_BANDS == 8u) {
+    storeRows(sums.b2, r0 + 8u, n);
+    storeRows(sums.b3, r0 + 12u, n);
+    storeRows(sums.b4, r0 + 16u, n);
+    storeRows(sums.b5, r0 + 20u, n);
+    storeRows(sums.b6, r0 + 24u, n);
+    storeRows(sums.b7, r0 + 28u, n);
   }
 }
 
@@ -112,38 +124,41 @@ fn main(@builtin(workgroup_id) wid: vec3u, @builtin(local_invocation_index) lid:
   let own5 = min(r0 + 20u + lane, lastRow);
   let own6 = min(r0 + 24u + lane, lastRow);
   let own7 = min(r0 + 28u + lane, lastRow);
-  var band0 = Band();
-  var band1 = Band();
-  var band2 = Band();
-  var band3 = Band();
-  var band4 = Band();
-  var band5 = Band();
-  var band6 = Band();
-  var band7 = Band();
+  var sums0 = OutputSums();
+  var sums1 = OutputSums();
+  var sums2 = OutputSums();
+  var sums3 = OutputSums();
+  var sums4 = OutputSums();
+  var sums5 = OutputSums();
+  var sums6 = OutputSums();
+  var sums7 = OutputSums();
   for (var k = 0u; k < WORDS_PER_ROW; k++) {
-    let w = WeightWords(splitMatrixWord(weight[w0 + k]), splitMatrixWord(weight[w1 + k]),
-                        splitMatrixWord(weight[w2 + k]), splitMatrixWord(weight[w3 + k]),
-                        splitMatrixWord(weight[w4 + k]), splitMatrixWord(weight[w5 + k]),
-                        splitMatrixWord(weight[w6 + k]), splitMatrixWord(weight[w7 + k]));
-    addWord(&band0, shareRows(inputWord(own0, k)), w);
-    addWord(&band1, shareRows(inputWord(own1, k)), w);
+    var x = Bands();
+    x.b0 = shareRows(inputWord(own0, k));
+    x.b1 = shareRows(inputWord(own1, k));
     if (ROW_BANDS == 8u) {
-      addWord(&band2, shareRows(inputWord(own2, k)), w);
-      addWord(&band3, shareRows(inputWord(own3, k)), w);
-      addWord(&band4, shareRows(inputWord(own4, k)), w);
-      addWord(&band5, shareRows(inputWord(own5, k)), w);
-      addWord(&band6, shareRows(inputWord(own6, k)), w);
-      addWord(&band7, shareRows(inputWord(own7, k)), w);
+      x.b2 = shareRows(inputWord(own2, k));
+      x.b3 = shareRows(inputWord(own3, k));
+      x.b4 = shareRows(inputWord(own4, k));
+      x.b5 = shareRows(inputWord(own5, k));
+      x.b6 = shareRows(inputWord(own6, k));
+      x.b7 = shareRows(inputWord(own7, k));
     }
+    addWeightWord(&sums0, x, splitMatrixWord(weight[w0 + k]));
+    addWeightWord(&sums1, x, splitMatrixWord(weight[w1 + k]));
+    addWeightWord(&sums2, x, splitMatrixWord(weight[w2 + k]));
+    addWeightWord(&sums3, x, splitMatrixWord(weight[w3 + k]));
+    addWeightWord(&sums4, x, splitMatrixWord(weight[w4 + k]));
+    addWeightWord(&sums5, x, splitMatrixWord(weight[w5 + k]));
+    addWeightWord(&sums6, x, splitMatrixWord(weight[w6 + k]));
+    addWeightWord(&sums7, x, splitMatrixWord(weight[w7 + k]));
   }
-  storeBand(band0, r0, n0);
-  storeBand(band1, r0 + 4u, n0);
-  if (ROW_BANDS == 8u) {
-    storeBand(band2, r0 + 8u, n0);
-    storeBand(band3, r0 + 12u, n0);
-    storeBand(band4, r0 + 16u, n0);
-    storeBand(band5, r0 + 20u, n0);
-    storeBand(band6, r0 + 24u, n0);
-    storeBand(band7, r0 + 28u, n0);
-  }
+  storeOutputSums(sums0, r0, n0);
+  storeOutputSums(sums1, r0, n0 + 1u);
+  storeOutputSums(sums2, r0, n0 + 2u);
+  storeOutputSums(sums3, r0, n0 + 3u);
+  storeOutputSums(sums4, r0, n0 + 4u);
+  storeOutputSums(sums5, r0, n0 + 5u);
+  storeOutputSums(sums6, r0, n0 + 6u);
+  storeOutputSums(sums7, r0, n0 + 7u);
 }
