@@ -36,13 +36,6 @@ fn inputWord(row: u32, word: u32) -> Split8 {
   return splitInput(input[i], input[i + 1u]);
 }
 
-/** Per-lane products of an input word and a weight word; the four lanes' total, times
- *  DOT_SCALE, is their dot product. */
-fn wordProducts(x: Split8, w: MatrixWord) -> vec4<f32> {
-  let split = splitMatrixWord(w);
-  return x.even * split.even + x.odd * split.odd;
-}
-
 fn total(v: vec4<f32>) -> f32 {
   return v.x + v.y + v.z + v.w;
 }

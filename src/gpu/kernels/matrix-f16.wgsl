@@ -58,6 +58,13 @@ fn dot8(x: Split8, w: Split8) -> f32 {
   return dot(x.even, w.even) + dot(x.odd, w.odd);
 }
 
+/** Per-lane products of an input word and a weight word; the four lanes' total, times
+ *  DOT_SCALE, is their dot product. */
+fn wordProducts(x: Split8, w: MatrixWord) -> vec4<f32> {
+  let split = splitMatrixWord(w);
+  return x.even * split.even + x.odd * split.odd;
+}
+
 /** Input elements [4i, 4i + 4), ready to dot with a split MatrixQuad. */
 fn splitInputQuad(a: vec4<f32>) -> Split4 {
   return Split4(a.xz * INPUT_SCALE, a.yw * INPUT_SCALE);

@@ -29,6 +29,13 @@ fn dot8(x: Split8, w: Split8) -> f32 {
   return dot(x.even, w.even) + dot(x.odd, w.odd);
 }
 
+/** Per-lane products of an input word and a weight word; the four lanes' total, times
+ *  DOT_SCALE, is their dot product. */
+fn wordProducts(x: Split8, w: MatrixWord) -> vec4<f32> {
+  let split = splitMatrixWord(w);
+  return x.even * split.even + x.odd * split.odd;
+}
+
 /** The word's 8 elements in order, exactly. */
 fn matrixWordValues(w: MatrixWord) -> array<vec4<f32>, 2> {
   return w;
