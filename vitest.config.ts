@@ -5,9 +5,11 @@ import { chromiumLaunchOptions } from './scripts/chromium.ts';
 import { serveDirectoryPlugin } from './scripts/serve-directory-plugin.ts';
 import { flakyModelServerPlugin } from './scripts/flaky-model-server-plugin.ts';
 
-// Three kinds of tests: `unit` runs in Node (parsers, tokenizer, sampling, CLIs); `browser` runs
-// inside real headless Chromium with WebGPU (kernels, the engine through its worker); `e2e` drives
-// the built app with Playwright (UI, service worker, offline, downloads).
+// Four kinds of tests: `unit` runs in Node (parsers, tokenizer, sampling, CLIs); `browser` runs
+// inside real headless Chromium with WebGPU (kernels, the engine through its worker); `dawn` runs
+// the shader-f16 path in Node on Dawn's WebGPU over Mesa's lavapipe, which, unlike Chromium's
+// SwiftShader, has f16 (test/support/dawn-webgpu.ts); `e2e` drives the built app with Playwright
+// (UI, service worker, offline, downloads).
 export default mergeConfig(
   viteConfig,
   defineConfig({
@@ -39,6 +41,17 @@ export default mergeConfig(
               instances: [{ browser: 'chromium' }],
               screenshotFailures: false,
             },
+          },
+        },
+        {
+          extends: true,
+          test: {
+            name: 'dawn',
+            include: ['test/dawn/**/*.test.ts'],
+            environment: 'node',
+            setupFiles: ['test/support/dawn-webgpu.ts'],
+            testTimeout: 300_000,
+            hookTimeout: 300_000,
           },
         },
         {

@@ -27,7 +27,7 @@ function formatTable(result: BenchResult): string {
   const cpu = result.backend === 'cpu';
   const threads = `${result.threads} thread${result.threads === 1 ? '' : 's'}`;
   const rows: [string, string][] = [
-    ['model', `GPT-2 ${result.model} shape, random weights, ${result.weights_dtype} matrices (${(result.weight_bytes / 2 ** 20).toFixed(0)} MiB)`],
+    ['model', `GPT-2 ${result.model} shape, random weights, ${result.weights_dtype} matrices (${(result.weight_bytes / 2 ** 20).toFixed(0)} MiB), ${result.matrix_arithmetic} arithmetic`],
     ['backend', cpu ? `CPU (${result.adapter}; cross-origin isolated: ${result.cross_origin_isolated ? 'yes' : 'no'})` : `WebGPU (${result.adapter})`],
     ['load: saved model → first token', `${result.load_ms.toFixed(0)} ms`],
     [`prompt processing, ${result.prefill_tokens} tokens`,

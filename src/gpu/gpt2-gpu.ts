@@ -7,7 +7,7 @@
 import type { Gpt2Config } from '../model/config.ts';
 import { checkedTokenIds, type ForwardOutput, type Gpt2Model } from '../model/gpt2-model.ts';
 import { WeightKind } from '../model/weight-layout.ts';
-import { Gpt2Kernels, STEP_UNIFORM_SIZE, attentionScoresLength } from './kernels.ts';
+import { Gpt2Kernels, STEP_UNIFORM_SIZE, attentionScoresLength, deviceTuning, type KernelTuning, type MatrixArithmetic } from './kernels.ts';
 import type { GpuWeights } from './gpu-weights.ts';
 
 /** Rows of the final LayerNorm + LM head computed per dispatch when every position's logits are
@@ -55,9 +55,11 @@ export class Gpt2Gpu implements Gpt2Model {
   private readonly headForOneRow: HeadBindGroups;
   private readonly headForManyRows: HeadBindGroups;
 
-  constructor(private readonly device: GPUDevice, readonly config: Gpt2Config, weights: GpuWeights) {
+  /** `tuning` left out, the kernels suit the device (tests choose variants). */
+  constructor(private readonly device: GPUDevice, readonly config: Gpt2Config, weights: GpuWeights,
+    tuning: KernelTuning = deviceTuning(device)) {
     const { nCtx, nEmbd: C, vocabSize, nLayer } = config;
-    this.kernels = new Gpt2Kernels(device, config, weights.matrixDtype);
+    this.kernels = new Gpt2Kernels(device, config, weights.matrixDtype, tuning);
 
     const uniform = (label: string, rows: number) => {
       const buffer = this.createBuffer(label, STEP_UNIFORM_SIZE, GPUBufferUsage.UNIFORM | GPUBufferUsage.COPY_DST);
@@ -192,6 +194,11 @@ export class Gpt2Gpu implements Gpt2Model {
     const buffer = this.device.createBuffer({ label, size, usage });
     this.buffers.push(buffer);
     return buffer;
+  }
+
+  /** What the MLP's products multiply in on this device (f16 needs shader-f16 and f16 matrices). */
+  get matrixArithmetic(): MatrixArithmetic {
+    return this.kernels.matrixArithmetic;
   }
 
   /** Frees activations and caches (the weights belong to the caller). */

@@ -2,11 +2,13 @@
 // override constants, so each pipeline is specialised to its shape; the per-pass row count and
 // position come from a small uniform (`Step`) so bind groups can be made once and reused for
 // every token. Kernels that read weight matrices are written once against `MatrixWord` and its
-// helpers, and the f32 or packed-f16 definition of those (matrix-*.wgsl) is added to their source.
+// helpers, and the f32 or packed-f16 definition of those (matrix-*.wgsl) is added to their source:
+// for f16 matrices on a device with shader-f16, one that multiplies in f16 (matrix-f16-arithmetic).
 // Where one design cannot suit both, a kernel comes in a variant for GPUs and one for software
 // adapters, which run invocations as the SIMD lanes of a CPU (see KernelTuning).
 import matrixF32Source from './kernels/matrix-f32.wgsl?raw';
 import matrixF16Source from './kernels/matrix-f16.wgsl?raw';
+import matrixF16ArithmeticSource from './kernels/matrix-f16-arithmetic.wgsl?raw';
 import embeddingSource from './kernels/embedding.wgsl?raw';
 import layerNormSource from './kernels/layernorm.wgsl?raw';
 import layerNormSubgroupsSource from './kernels/layernorm-subgroups.wgsl?raw';
@@ -40,6 +42,8 @@ export interface KernelTuning {
    * Kernels for it avoid barriers and workgroup memory and give each invocation more work.
    */
   softwareAdapter: boolean;
+  /** The device has the 'shader-f16' feature: products with f16 matrices are taken in f16. */
+  shaderF16: boolean;
 }
 
 /** What the device says about itself; tests pass their own tuning to try every variant. */
@@ -50,6 +54,7 @@ export function deviceTuning(device: GPUDevice): KernelTuning {
     subgroups: device.features.has('subgroups'),
     subgroupMinSize: info?.subgroupMinSize ?? 32,
     softwareAdapter: info?.isFallbackAdapter ?? false,
+    shaderF16: device.features.has('shader-f16'),
   };
 }
 
@@ -62,6 +67,24 @@ export function workgroupGrid(count: number): [number, number] {
 type Constants = Record<string, number>;
 
 const matrixSource: Record<MatrixDtype, string> = { f32: matrixF32Source, f16: matrixF16Source };
+
+/** What the matrix products of `matrixDtype` matrices multiply in on a device (sums are f32); for a
+ *  whole model, what its MLP multiplies in (Gpt2Kernels). */
+export type MatrixArithmetic = 'f32' | 'f16';
+export const matrixArithmetic = (matrixDtype: MatrixDtype, tuning: KernelTuning): MatrixArithmetic =>
+  matrixDtype === 'f16' && tuning.shaderF16 ? 'f16' : 'f32';
+
+/** The matrix helpers for kernels that multiply by a matrix (see the file comment). */
+const multiplyingMatrixSource = (matrixDtype: MatrixDtype, tuning: KernelTuning) =>
+  matrixArithmetic(matrixDtype, tuning) === 'f16' ? matrixF16ArithmeticSource : matrixSource[matrixDtype];
+
+/** WGSL sources joined into one module, with their directives (enable, requires, diagnostic)
+ *  moved to the top, where WGSL wants them before any declaration. */
+export function wgslModule(...sources: string[]): string {
+  const directive = /^(?:enable|requires|diagnostic)\b[^;]*;[ \t]*$/gm;
+  const directives = new Set(sources.flatMap((source) => source.match(directive) ?? []));
+  return [...directives, ...sources.map((source) => source.replace(directive, ''))].join('\n');
+}
 
 function pipelineDescriptor(device: GPUDevice, label: string, code: string, constants: Constants,
   layout: GPUPipelineLayout | 'auto' = 'auto', entryPoint = 'main'): GPUComputePipelineDescriptor {
@@ -156,7 +179,7 @@ export class LinearKernel {
     const pipelineLayout = device.createPipelineLayout({ bindGroupLayouts: [this.layout] });
     const constants = { K, N, EPILOGUE: shape.epilogue, HAS_BIAS: shape.hasBias ? 1 : 0 };
     const descriptor = (name: string, source: string, extra: Constants = {}) => pipelineDescriptor(device,
-      `${label} (${name}, ${matrixDtype})`, [source, linearCommonSource, matrixSource[matrixDtype]].join('\n'),
+      `${label} (${name}, ${matrixDtype})`, wgslModule(source, linearCommonSource, multiplyingMatrixSource(matrixDtype, tuning)),
       { ...constants, ...extra }, pipelineLayout);
     const pipeline = (name: string, source: string, extra: Constants = {}) => device.createComputePipeline(descriptor(name, source, extra));
 
@@ -317,18 +340,30 @@ export class Gpt2Kernels {
   readonly mlpDown: LinearKernel;
   readonly lmHead: LinearKernel;
   readonly argmax: Kernel;
+  /** What the MLP's products multiply in; the other matrices' always multiply in f32. */
+  readonly matrixArithmetic: MatrixArithmetic;
 
   constructor(device: GPUDevice, config: Gpt2Config, readonly matrixDtype: MatrixDtype, tuning = deviceTuning(device)) {
     const C = config.nEmbd;
-    const linear = (label: string, shape: LinearShape) => new LinearKernel(device, label, shape, matrixDtype, tuning);
+    this.matrixArithmetic = matrixArithmetic(matrixDtype, tuning);
+    // With shader-f16 and f16 matrices, f16 arithmetic only where it is safe and pays: the MLP,
+    // two thirds of a prompt's multiply-adds. Measured on the tiny test model against the float64
+    // reference (logits |x| < 20; the engine's tolerance is 0.02), f16 products moved the logits by
+    // up to 0.010 in the MLP, 0.015 with the attention projection too, 0.028 in the QKV projection
+    // alone (the softmax amplifies errors in q and k), 0.035 in all four. The LM head (0.007) runs
+    // on one row per pass, where reading its matrix is the cost. The others multiply in f32, from
+    // the same f16 matrices: decoding reads as few bytes either way.
+    const f32Arithmetic = { ...tuning, shaderF16: false };
+    const linear = (label: string, shape: LinearShape, layerTuning = f32Arithmetic) =>
+      new LinearKernel(device, label, shape, matrixDtype, layerTuning);
     this.embedding = embeddingKernel(device, C, matrixDtype);
     this.layerNorm = layerNormKernel(device, C, tuning);
     this.qkv = linear('qkv', { inFeatures: C, outFeatures: 3 * C, epilogue: Epilogue.none, hasBias: true });
     this.kvCacheWrite = kvCacheWriteKernel(device, C);
     this.attention = attentionKernels(device, config, tuning);
     this.attnProj = linear('attn-proj', { inFeatures: C, outFeatures: C, epilogue: Epilogue.residualAdd, hasBias: true });
-    this.mlpUp = linear('mlp-up', { inFeatures: C, outFeatures: 4 * C, epilogue: Epilogue.gelu, hasBias: true });
-    this.mlpDown = linear('mlp-down', { inFeatures: 4 * C, outFeatures: C, epilogue: Epilogue.residualAdd, hasBias: true });
+    this.mlpUp = linear('mlp-up', { inFeatures: C, outFeatures: 4 * C, epilogue: Epilogue.gelu, hasBias: true }, tuning);
+    this.mlpDown = linear('mlp-down', { inFeatures: 4 * C, outFeatures: C, epilogue: Epilogue.residualAdd, hasBias: true }, tuning);
     this.lmHead = linear('lm-head', { inFeatures: C, outFeatures: config.vocabSize, epilogue: Epilogue.none, hasBias: false });
     this.argmax = argmaxKernel(device, config.vocabSize);
   }

@@ -8,7 +8,7 @@
 import { availableKernelThreads } from '../cpu/web-kernel-thread.ts';
 import { createGpuContext } from '../gpu/device.ts';
 import type { Gpt2Config } from '../model/config.ts';
-import type { Backend, GenerationSettings, ModelInfo, WeightsDtype } from '../worker/engine-api.ts';
+import type { Backend, GenerationSettings, MatrixArithmetic, ModelInfo, WeightsDtype } from '../worker/engine-api.ts';
 import { startEngine, type EngineClient } from '../worker/engine-client.ts';
 import { profileCpuLinearKernels } from './cpu-kernel-profile.ts';
 import { measureCpuReadBandwidth, type CpuReadBandwidth } from './cpu-read-bandwidth.ts';
@@ -42,6 +42,8 @@ export interface BenchResult {
   /** Whether the page could share memory between threads (COOP + COEP): without it the CPU backend has one. */
   cross_origin_isolated: boolean;
   weights_dtype: WeightsDtype;
+  /** What the matrix products multiply in (f16 needs shader-f16 and f16 matrices). */
+  matrix_arithmetic: MatrixArithmetic;
   weight_bytes: number;
   /** Every weight but the unused rows of wpe: what one decode step reads. */
   decode_weight_bytes_per_token: number;
@@ -234,6 +236,7 @@ function summarise(request: BenchRequest, timings: EngineTimings, readBandwidth:
     threads: info.threads,
     cross_origin_isolated: globalThis.crossOriginIsolated,
     weights_dtype: info.weightsDtype,
+    matrix_arithmetic: info.matrixArithmetic,
     weight_bytes: info.weightBytes,
     decode_weight_bytes_per_token: decodeWeightBytes,
     load_ms: loadMs,

@@ -2,12 +2,19 @@
 // there), or what is happening instead (downloading, loading).
 import { css, html, LitElement } from 'lit';
 import { customElement, property } from 'lit/decorators.js';
-import type { Backend, LoadProgress, ModelInfo } from '../worker/engine-api.ts';
+import type { Backend, LoadProgress, MatrixArithmetic, ModelInfo } from '../worker/engine-api.ts';
 import { formatBytes, formatParameters } from './format.ts';
 import type { ModelState } from './model-controller.ts';
 
 /** Backends as people know them; the CPU backend is an AssemblyScript WASM SIMD build. */
 const BACKEND_NAMES: Record<Backend, string> = { webgpu: 'WebGPU', cpu: 'CPU (WASM SIMD)' };
+
+/** What the matrix products multiply in (with shader-f16, the MLP alone goes to f16: ModelInfo). */
+const ARITHMETIC_NAMES: Record<MatrixArithmetic, string> = {
+  f32: 'f32 arithmetic',
+  f16: 'f16 arithmetic in the MLP',
+  integer: 'integer arithmetic',
+};
 
 /** Where the model runs: the GPU adapter on WebGPU; on the CPU, how many threads share the work. */
 function placeOf(model: ModelInfo): string {
@@ -65,6 +72,8 @@ export class ModelSummary extends LitElement {
     return html`<span class="name" data-testid="model-name">${this.label || model.name}</span>
       <span class="details">
         ${formatParameters(model.parameterCount)} parameters · ${formatBytes(model.weightBytes)} of ${model.weightsDtype} weights ·
+        <span data-testid="model-arithmetic" title="what the matrix products multiply in; sums are always f32 or exact"
+          >${ARITHMETIC_NAMES[model.matrixArithmetic]}</span> ·
         <span data-testid="model-backend" title=${model.backendReason}>${placeOf(model)}</span> · loaded in
         ${(model.loadMs / 1000).toFixed(1)} s
       </span>

@@ -70,11 +70,17 @@ export interface LoadProgress {
   bytesTotal: number;
 }
 
+/** What matrix products multiply in; sums are f32 (or exact integers) whatever this is. */
+export type MatrixArithmetic = 'f32' | 'f16' | 'integer';
+
 export interface ModelInfo {
   name: string;
   config: Gpt2Config;
   parameterCount: number;
   weightsDtype: WeightsDtype;
+  /** f16 for f16 matrices on a GPU with shader-f16 (the MLP's products; the others are f32);
+   *  integer for the CPU's int8 matrices (multiplied by the input quantized to int16); f32 otherwise. */
+  matrixArithmetic: MatrixArithmetic;
   weightBytes: number;
   backend: Backend;
   /** Why the engine chose this backend, when the caller left it to the engine. */

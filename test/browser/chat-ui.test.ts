@@ -30,6 +30,7 @@ const GPT2_INFO: ModelInfo = {
   config: { vocabSize: 50257, nCtx: 1024, nEmbd: 768, nLayer: 12, nHead: 12 },
   parameterCount: 124_439_808,
   weightsDtype: 'f32',
+  matrixArithmetic: 'f32',
   weightBytes: 497_759_232,
   backend: 'webgpu',
   backendReason: 'a GPU is available (Test Adapter)',
@@ -42,6 +43,7 @@ const GPT2_INFO: ModelInfo = {
 const GPT2_ON_CPU: ModelInfo = {
   ...GPT2_INFO,
   weightsDtype: 'int8',
+  matrixArithmetic: 'integer',
   weightBytes: 163_037_184,
   backend: 'cpu',
   backendReason: 'the only WebGPU adapter is a software one (Test SwiftShader), slower than WASM SIMD',
@@ -240,15 +242,16 @@ it('lists saved models with their size and catalog models with their download si
   await expect.element(page.getByTestId('storage-info')).toHaveTextContent('548 MB used');
 });
 
-it('loads the chosen saved model with the weights dtype from the settings, and shows its size', async () => {
+it('loads the chosen saved model with the weights dtype from the settings, and shows its size and arithmetic', async () => {
   const engine = new FakeEngine();
   engine.cached = [SAVED_GPT2];
+  engine.loadedInfo = { ...GPT2_INFO, matrixArithmetic: 'f16' }; // as on a GPU with shader-f16
   await mount(engine);
   await expect.element(page.getByTestId('send')).toBeDisabled();
   await userEvent.selectOptions(page.getByTestId('settings-weights-dtype'), 'f16');
   await userEvent.selectOptions(page.getByTestId('model-select'), 'gpt2');
   await expect.element(page.getByTestId('model-info')).toHaveTextContent('GPT-2 (124M)');
-  await expect.element(page.getByTestId('model-info')).toHaveTextContent('124M parameters · 498 MB of f16 weights · WebGPU on Test Adapter');
+  await expect.element(page.getByTestId('model-info')).toHaveTextContent('124M parameters · 498 MB of f16 weights · f16 arithmetic in the MLP · WebGPU on Test Adapter');
   expect(engine.loads).toEqual([{ source: { kind: 'cached', id: 'gpt2' }, options: { weightsDtype: 'f16' } }]);
   await expect.element(page.getByTestId('send')).toBeEnabled();
 });
@@ -261,7 +264,7 @@ it('loads on the backend and with the weights format chosen in the settings, sho
   await userEvent.selectOptions(page.getByTestId('settings-backend'), 'cpu');
   await userEvent.selectOptions(page.getByTestId('settings-weights-dtype'), 'int8');
   await userEvent.selectOptions(page.getByTestId('model-select'), 'gpt2');
-  await expect.element(page.getByTestId('model-info')).toHaveTextContent('124M parameters · 163 MB of int8 weights · CPU (WASM SIMD), 2 threads');
+  await expect.element(page.getByTestId('model-info')).toHaveTextContent('124M parameters · 163 MB of int8 weights · integer arithmetic · CPU (WASM SIMD), 2 threads');
   await expect.element(page.getByTestId('backend-reason')).toHaveTextContent('Why CPU (WASM SIMD): chosen in the settings');
   expect(engine.loads).toEqual([{ source: { kind: 'cached', id: 'gpt2' }, options: { backend: 'cpu', weightsDtype: 'int8' } }]);
 

@@ -55,6 +55,8 @@ for (const variant of variants) {
       expect(info.config).toEqual({ vocabSize: 50257, nCtx: 128, nEmbd: 64, nLayer: 2, nHead: 4 });
       expect(info.weightsDtype).toBe(variant.weightsDtype);
       expect(info.backend).toBe(variant.options.backend);
+      // SwiftShader has no shader-f16, so WebGPU multiplies in f32 here (f16: test/dawn/).
+      expect(info.matrixArithmetic).toBe(variant.weightsDtype === 'int8' ? 'integer' : 'f32');
     });
     afterAll(() => engine?.terminate());
 

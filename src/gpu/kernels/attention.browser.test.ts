@@ -72,8 +72,8 @@ async function runAttention(config: { nEmbd: number; nHead: number; nCtx: number
 
 // The variants differ in workgroup size only, which decides how a dispatch's threads are split.
 const tunings: [string, KernelTuning][] = [
-  ['software adapter', { softwareAdapter: true, subgroups: true, subgroupMinSize: 4 }],
-  ['GPU', { softwareAdapter: false, subgroups: true, subgroupMinSize: 32 }],
+  ['software adapter', { softwareAdapter: true, subgroups: true, subgroupMinSize: 4, shaderF16: false }],
+  ['GPU', { softwareAdapter: false, subgroups: true, subgroupMinSize: 32, shaderF16: false }],
 ];
 
 describe('attention over the KV cache', () => {

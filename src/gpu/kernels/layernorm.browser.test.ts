@@ -17,9 +17,9 @@ function referenceLayerNorm(x: Float32Array, weight: Float32Array, bias: Float32
 }
 
 const tunings: [string, KernelTuning][] = [
-  ['subgroups', { softwareAdapter: false, subgroups: true, subgroupMinSize: 4 }],
-  ['subgroups larger than they are', { softwareAdapter: false, subgroups: true, subgroupMinSize: 32 }],
-  ['no subgroups', { softwareAdapter: false, subgroups: false, subgroupMinSize: 32 }],
+  ['subgroups', { softwareAdapter: false, subgroups: true, subgroupMinSize: 4, shaderF16: false }],
+  ['subgroups larger than they are', { softwareAdapter: false, subgroups: true, subgroupMinSize: 32, shaderF16: false }],
+  ['no subgroups', { softwareAdapter: false, subgroups: false, subgroupMinSize: 32, shaderF16: false }],
 ];
 
 for (const [tuningName, tuning] of tunings) {

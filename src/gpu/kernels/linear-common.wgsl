@@ -1,7 +1,8 @@
 // Shared by the linear kernels (linear-matvec*.wgsl, linear-tiled*.wgsl): the bindings and the
 // fused epilogue of a GPT-2 linear layer (HF Conv1D, with the weight transposed to [N, K] by the
 // parser). Each kernel's source is followed by this file and by the matrix storage type
-// (matrix-f32.wgsl or matrix-f16.wgsl); WGSL declarations may come in any order.
+// (matrix-f32.wgsl, matrix-f16.wgsl, or matrix-f16-arithmetic.wgsl with shader-f16); WGSL
+// declarations may come in any order, and kernels.ts moves directives (enable ...) to the top.
 //
 //   y[r, n] = sum_k input[r, k] * weight[n, k] + bias[n]
 //   EPILOGUE 0: out[r, n] = y            (Q|K|V, LM head)

@@ -55,9 +55,9 @@ async function runLinear(shape: LinearShape, dtype: MatrixDtype, tuning: KernelT
   };
 }
 
-const software: KernelTuning = { softwareAdapter: true, subgroups: true, subgroupMinSize: 4 };
-const gpu: KernelTuning = { softwareAdapter: false, subgroups: true, subgroupMinSize: 4 };
-const gpuWithoutSubgroups: KernelTuning = { softwareAdapter: false, subgroups: false, subgroupMinSize: 32 };
+const software: KernelTuning = { softwareAdapter: true, subgroups: true, subgroupMinSize: 4, shaderF16: false };
+const gpu: KernelTuning = { softwareAdapter: false, subgroups: true, subgroupMinSize: 4, shaderF16: false };
+const gpuWithoutSubgroups: KernelTuning = { softwareAdapter: false, subgroups: false, subgroupMinSize: 32, shaderF16: false };
 
 describe('linear kernels', () => {
   const shapes: [string, LinearShape][] = [

@@ -6,6 +6,7 @@
 // multiples of 8), so element e lives in word e / 8, as with f32; a MatrixQuad (vec2<u32>) holds
 // half of one, 4 elements. Everything here is core WGSL:
 // every device reads half the bytes, with or without the shader-f16 feature; arithmetic is f32.
+// (With shader-f16, the MLP's kernels get matrix-f16-arithmetic.wgsl instead: see kernels.ts.)
 //
 // Multiplying kernels take a word apart as a Split8 without unpack2x16float, which costs a
 // software adapter (SwiftShader) as much as the load itself: an f16's sign, exponent and mantissa
