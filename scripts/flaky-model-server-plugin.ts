@@ -131,7 +131,7 @@ export function flakyModelServerPlugin(urlPrefix: string, fixturesDirectory: str
     } else if (route === 'resolve' && body && state.redirectToCdn && isLfsFile(file) && !state.faults.has(file)) {
       entry.status = redirectToCdn(response, `${urlPrefix}_cdn/${repo}/${file}`, body);
     } else {
-      void serve(state, request, response, file, body, route).then((status) => (entry.status = status));
+      void serve(state, request, response, file, body, route, (status) => (entry.status = status));
     }
   }
 }
@@ -201,18 +201,22 @@ function fileBody(root: string, repo: string, file: string): Buffer | null {
   return Buffer.from(JSON.stringify({ metadata: { total_size: weights.length }, weight_map: weightMap }));
 }
 
-/** Answers a file request; resolves with the status sent. */
-async function serve(state: State, request: IncomingMessage, response: ServerResponse, file: string, body: Buffer | null, route: Route): Promise<number> {
+/** Answers a file request, logging its status as soon as it is decided: before the body, since a
+ *  client can have every byte (and a test read the log) while the last paced chunk's wait runs. */
+async function serve(state: State, request: IncomingMessage, response: ServerResponse, file: string, body: Buffer | null,
+  route: Route, logStatus: (status: number) => void): Promise<void> {
   const fault = state.faults.get(file);
   if (fault === 'web-page') {
+    logStatus(200);
     response.setHeader('Content-Type', 'text/html; charset=utf-8');
     response.end('<!doctype html><title>Sign in</title><p>Sign in to continue.</p>');
-    return 200;
+    return;
   }
   if (!body || fault) {
     response.statusCode = fault === 'server-error' ? 500 : 404;
+    logStatus(response.statusCode);
     response.end(fault === 'server-error' ? 'Internal Server Error' : 'Entry not found');
-    return response.statusCode;
+    return;
   }
 
   // The hub's Xet CDN sends its own content hash, 64 hex digits like a SHA-256 but not one.
@@ -228,17 +232,19 @@ async function serve(state: State, request: IncomingMessage, response: ServerRes
     start = Number(range[1]);
     if (start >= body.length) {
       response.statusCode = 416;
+      logStatus(416);
       response.setHeader('Content-Range', `bytes */${body.length}`);
       response.end();
-      return 416;
+      return;
     }
     response.statusCode = 206;
     response.setHeader('Content-Range', `bytes ${start}-${body.length - 1}/${body.length}`);
   }
   response.setHeader('Content-Length', String(body.length - start));
+  logStatus(response.statusCode);
   if (request.method === 'HEAD') {
     response.end();
-    return response.statusCode;
+    return;
   }
 
   const cut = takeMishap(state.cuts, file);
@@ -252,7 +258,7 @@ async function serve(state: State, request: IncomingMessage, response: ServerRes
     if (state.bytesPerSecond) await new Promise((resume) => setTimeout(resume, (chunk.length / state.bytesPerSecond!) * 1000));
   }
   // A destroyed response is a client that went away (a cancelled download).
-  if (response.destroyed) return response.statusCode;
+  if (response.destroyed) return;
   if (stall && end < body.length) {
     // Headers and the bytes so far go out; then silence until the client gives up (or a reset).
     response.flushHeaders();
@@ -266,7 +272,6 @@ async function serve(state: State, request: IncomingMessage, response: ServerRes
   } else {
     response.end();
   }
-  return response.statusCode;
 }
 
 function withByteFlipped(body: Buffer, offset: number): Buffer {
