@@ -10,7 +10,8 @@ import { GpuWeights } from '../../src/gpu/gpu-weights.ts';
 import { Epilogue, LinearKernel, deviceTuning, type KernelTuning, type LinearShape } from '../../src/gpu/kernels.ts';
 import { loadWeights } from '../../src/worker/load-weights.ts';
 import type { ExpectedCase } from '../support/fixture-expected.ts';
-import { matrixData, maxAbsDifference, readFloats, runPass, signedRandom, stepBuffer, storageBuffer } from '../support/gpu-harness.ts';
+import { matrixData, maxAbsDifference, signedRandom } from '../support/gpu-harness.ts';
+import { referenceLinear, runLinearKernel } from '../support/linear-harness.ts';
 import { createParser, fixture, memoryFile } from '../unit/weights-helpers.ts';
 
 let gpu: GpuContext;
@@ -24,38 +25,12 @@ it('the device has shader-f16 (on a machine without a GPU: Mesa lavapipe 23 or l
   expect(deviceTuning(gpu.device).shaderF16).toBe(true);
 });
 
-function referenceLinear(shape: LinearShape, rows: number, input: Float32Array, weight: Float32Array,
-  bias: Float32Array, initialOut: Float32Array): Float64Array {
-  const { inFeatures: K, outFeatures: N } = shape;
-  const out = Float64Array.from(initialOut);
-  for (let r = 0; r < rows; r++) {
-    for (let n = 0; n < N; n++) {
-      let y = shape.hasBias ? bias[n] : 0;
-      for (let k = 0; k < K; k++) y += input[r * K + k] * weight[n * K + k];
-      if (shape.epilogue === Epilogue.gelu) y = 0.5 * y * (1 + Math.tanh(Math.sqrt(2 / Math.PI) * (y + 0.044715 * y ** 3)));
-      out[r * N + n] = shape.epilogue === Epilogue.residualAdd ? out[r * N + n] + y : y;
-    }
-  }
-  return out;
-}
-
 // Compiling takes lavapipe seconds: one kernel per shape and tuning, for every row count.
 const kernels = new Map<string, LinearKernel>();
 function linearKernel(shape: LinearShape, tuning: KernelTuning): LinearKernel {
   const key = JSON.stringify([shape, tuning]);
   if (!kernels.has(key)) kernels.set(key, new LinearKernel(gpu.device, key, shape, 'f16', tuning));
   return kernels.get(key)!;
-}
-
-async function runLinear(kernel: LinearKernel, rows: number, input: Float32Array<ArrayBuffer>,
-  weight: Float32Array<ArrayBuffer> | Uint32Array<ArrayBuffer>, bias: Float32Array<ArrayBuffer>, initialOut: Float32Array<ArrayBuffer>) {
-  const { device } = gpu;
-  await kernel.ready();
-  const out = storageBuffer(device, initialOut);
-  const bindGroup = kernel.bind(device, stepBuffer(device, rows), storageBuffer(device, input), storageBuffer(device, weight),
-    storageBuffer(device, bias), out);
-  await runPass(device, (pass) => kernel.dispatch(pass, bindGroup, rows));
-  return readFloats(device, out, rows * kernel.shape.outFeatures);
 }
 
 describe('linear kernels with f16 arithmetic', () => {
@@ -87,7 +62,7 @@ describe('linear kernels with f16 arithmetic', () => {
           const bias = signedRandom(N, seed + 2, 1);
           const initialOut = signedRandom(rows * N, seed + 3, 3);
           const kernel = linearKernel(shape, tuning);
-          const actual = await runLinear(kernel, rows, input, weight.data, bias, initialOut);
+          const actual = await runLinearKernel(gpu.device, kernel, rows, { input, weight: weight.data, bias, initialOut });
           const expected = referenceLinear(shape, rows, input, weight.values, bias, initialOut);
           // Products of |x| < 2 and |w| < 0.5, each off by up to ~2^-10 of itself (input rounding,
           // the f16 product and its pair's sum): ten times the f32 kernels' bound.
@@ -107,7 +82,7 @@ describe('linear kernels with f16 arithmetic', () => {
         const input = new Float32Array(rows * 16).fill(1 + 2 ** -12);
         for (const shaderF16 of [true, false]) {
           const kernel = linearKernel(shape, { ...tuning, shaderF16 });
-          const actual = await runLinear(kernel, rows, input, weight.data, none, new Float32Array(rows * 8));
+          const actual = await runLinearKernel(gpu.device, kernel, rows, { input, weight: weight.data, bias: none, initialOut: new Float32Array(rows * 8) });
           const expected = shaderF16 ? 16 : 16 * (1 + 2 ** -12);
           expect(maxAbsDifference(actual, new Float32Array(rows * 8).fill(expected)), `${tuningName}, ${rows} rows, shader-f16 ${shaderF16}`)
             .toBeLessThan(1e-4);

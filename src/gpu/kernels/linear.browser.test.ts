@@ -6,26 +6,8 @@
 import { describe, expect, it } from 'vitest';
 import { Epilogue, LinearKernel, type KernelTuning, type LinearShape } from '../kernels.ts';
 import type { MatrixDtype } from '../../model/weight-layout.ts';
-import { matrixData, maxAbsDifference, readFloats, runPass, signedRandom, stepBuffer, storageBuffer, testDevice } from '../../../test/support/gpu-harness.ts';
-
-function geluNew(x: number): number {
-  return 0.5 * x * (1 + Math.tanh(Math.sqrt(2 / Math.PI) * (x + 0.044715 * x ** 3)));
-}
-
-function referenceLinear(shape: LinearShape, rows: number, input: Float32Array, weight: Float32Array,
-  bias: Float32Array, initialOut: Float32Array): Float64Array {
-  const { inFeatures: K, outFeatures: N } = shape;
-  const out = Float64Array.from(initialOut);
-  for (let r = 0; r < rows; r++) {
-    for (let n = 0; n < N; n++) {
-      let y = shape.hasBias ? bias[n] : 0;
-      for (let k = 0; k < K; k++) y += input[r * K + k] * weight[n * K + k];
-      if (shape.epilogue === Epilogue.gelu) y = geluNew(y);
-      out[r * N + n] = shape.epilogue === Epilogue.residualAdd ? out[r * N + n] + y : y;
-    }
-  }
-  return out;
-}
+import { matrixData, maxAbsDifference, signedRandom, testDevice } from '../../../test/support/gpu-harness.ts';
+import { geluNew, referenceLinear, runLinearKernel } from '../../../test/support/linear-harness.ts';
 
 // Compiling a pipeline takes seconds on a software adapter: one kernel per shape, dtype and tuning.
 const kernels = new Map<string, LinearKernel>();
@@ -45,12 +27,8 @@ async function runLinear(shape: LinearShape, dtype: MatrixDtype, tuning: KernelT
   const bias = signedRandom(N, seed + 2, 1);
   const initialOut = signedRandom(rows * N, seed + 3, 3);
   const kernel = await linearKernel(shape, dtype, tuning);
-  const outBuffer = storageBuffer(device, initialOut);
-  const bindGroup = kernel.bind(device, stepBuffer(device, rows), storageBuffer(device, input),
-    storageBuffer(device, weight.data), storageBuffer(device, bias), outBuffer);
-  await runPass(device, (pass) => kernel.dispatch(pass, bindGroup, rows));
   return {
-    actual: await readFloats(device, outBuffer, rows * N),
+    actual: await runLinearKernel(device, kernel, rows, { input, weight: weight.data, bias, initialOut }),
     expected: referenceLinear(shape, rows, input, weight.values, bias, initialOut),
   };
 }
@@ -101,13 +79,11 @@ describe('linear kernels', () => {
     const input = signedRandom(64, 5, 1);
     for (const [, tuning] of tunings) {
       const kernel = await linearKernel(shape, 'f16', tuning);
-      const out = storageBuffer(device, new Float32Array(12));
-      const bindGroup = kernel.bind(device, stepBuffer(device, 1), storageBuffer(device, input), storageBuffer(device, weight.data),
-        storageBuffer(device, new Float32Array(12)), out);
-      await runPass(device, (pass) => kernel.dispatch(pass, bindGroup, 1));
+      const actual = await runLinearKernel(device, kernel, 1,
+        { input, weight: weight.data, bias: new Float32Array(12), initialOut: new Float32Array(12) });
       const expected = referenceLinear(shape, 1, input, weight.values, new Float32Array(12), new Float32Array(12));
       // Relative to the largest term (60000): exact but for the order of summation.
-      expect(maxAbsDifference(await readFloats(device, out, 12), expected)).toBeLessThan(60000 * 1e-6);
+      expect(maxAbsDifference(actual, expected)).toBeLessThan(60000 * 1e-6);
     }
   });
 
@@ -119,11 +95,9 @@ describe('linear kernels', () => {
     const weight = new Float32Array(preActivations.flatMap((value) => [value, 7, -7, 7, -7, 7, -7, 7]));
     for (const [, tuning] of tunings) {
       const kernel = await linearKernel(shape, 'f32', tuning);
-      const out = storageBuffer(device, new Float32Array(8));
-      const bindGroup = kernel.bind(device, stepBuffer(device, 1), storageBuffer(device, new Float32Array([1, 0, 0, 0, 0, 0, 0, 0])),
-        storageBuffer(device, weight), storageBuffer(device, new Float32Array(8)), out);
-      await runPass(device, (pass) => kernel.dispatch(pass, bindGroup, 1));
-      const actual = await readFloats(device, out, 8);
+      const actual = await runLinearKernel(device, kernel, 1, {
+        input: new Float32Array([1, 0, 0, 0, 0, 0, 0, 0]), weight, bias: new Float32Array(8), initialOut: new Float32Array(8),
+      });
       expect(maxAbsDifference(actual, preActivations.map(geluNew))).toBeLessThan(1e-5);
     }
   });

@@ -1,6 +1,7 @@
 // Matrix storage, f16 variant for devices with the shader-f16 feature: used instead of
 // matrix-f16.wgsl there, over the same packed f16 matrices (a vec4<f16> is the same 8 bytes as two
 // u32 each holding two halves, the even element in the low half), so the weights do not change.
+// Only kernels that multiply get it: the embedding, which only reads, keeps matrix-f16.wgsl.
 //
 // Where it is safe the arithmetic is f16: a word's elements are read as f16 as they are, the input
 // is rounded to f16, each product is an f16 multiply and at most four products are added in f16
@@ -39,11 +40,6 @@ fn dot8(x: Split8, w: Split8) -> f32 {
 fn wordProducts(x: Split8, w: MatrixWord) -> vec4<f32> {
   let split = splitMatrixWord(w);
   return vec4<f32>(x.even * split.even) + vec4<f32>(x.odd * split.odd);
-}
-
-/** The word's 8 elements in order, exactly. */
-fn matrixWordValues(w: MatrixWord) -> array<vec4<f32>, 2> {
-  return array<vec4<f32>, 2>(vec4<f32>(w[0]), vec4<f32>(w[1]));
 }
 
 alias MatrixQuad = vec4<f16>;
