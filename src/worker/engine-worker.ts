@@ -20,7 +20,14 @@ const api: EngineApi = {
   logits: (tokens, options) => engine.logits(tokens, options),
   greedy: (tokens, count) => engine.greedy(tokens, count),
   tokenize: async (text) => engine.tokenize(text),
-  generate: (prompt, settings, onEvent) => engine.generate(prompt, settings, onEvent),
+  generate: async (prompt, settings, onEvent) => {
+    // Events travel over their callback's own message channel, the result over the worker's, and
+    // the two are not ordered: the result waits until the page has had the last event.
+    let delivered: unknown;
+    const result = await engine.generate(prompt, settings, (event) => void (delivered = onEvent(event)));
+    await delivered;
+    return result;
+  },
   abort: async () => engine.abort(),
   download: (request, onProgress) => engine.downloadModel(request, onProgress),
   cancelDownload: async () => engine.cancelDownload(),
