@@ -5,7 +5,7 @@
 // cache are laid out once, after the weights, in the model's WASM memory. Linear layers and
 // attention split their rows / heads across kernel threads when there are any.
 import type { Gpt2Config } from '../model/config.ts';
-import { checkedTokenIds, type ForwardOutput, type Gpt2Model } from '../model/gpt2-model.ts';
+import { checkedTokenIds, greedyStepByStep, type ForwardOutput, type Gpt2Model } from '../model/gpt2-model.ts';
 import { WeightKind } from '../model/weight-layout.ts';
 import { WEIGHT_FORMAT_CODES, type CpuKernels } from './cpu-kernels.ts';
 import type { CpuMemory } from './cpu-memory.ts';
@@ -138,6 +138,11 @@ export class Gpt2Cpu implements Gpt2Model {
     this.head(T - 1, 1);
     if (output === 'last-argmax') return Uint32Array.of(this.argmaxOfRow(0));
     return this.cpu.floats(this.logits, this.config.vocabSize).slice();
+  }
+
+  /** The CPU has nothing to overlap: each step runs when the last one is done. */
+  decodeGreedy(token: number, pos0: number, steps: number): AsyncGenerator<number, void, undefined> {
+    return greedyStepByStep(this, token, pos0, steps);
   }
 
   /** Embeddings and every transformer block: leaves the residual stream of all T rows in `residual`. */

@@ -4,8 +4,10 @@
 // prompt (T > 1, tiled matmuls), decoding passes one token (T = 1, matrix-vector kernels). Keys and
 // values of every layer are appended to the cache, so a decode step costs one token's work.
 // All buffers and bind groups are made once, in the constructor; a pass is one command submission.
+// Greedy decoding keeps each step's argmax on the GPU as the next step's input, so the next step
+// is queued before this one's token is read back, and the GPU never waits for the CPU.
 import type { Gpt2Config } from '../model/config.ts';
-import { checkedTokenIds, type ForwardOutput, type Gpt2Model } from '../model/gpt2-model.ts';
+import { checkedGreedySteps, checkedTokenIds, type ForwardOutput, type Gpt2Model } from '../model/gpt2-model.ts';
 import { WeightKind } from '../model/weight-layout.ts';
 import { Gpt2Kernels, STEP_UNIFORM_SIZE, attentionScoresLength, deviceTuning, type KernelTuning, type MatrixArithmetic } from './kernels.ts';
 import type { GpuWeights } from './gpu-weights.ts';
@@ -50,6 +52,7 @@ export class Gpt2Gpu implements Gpt2Model {
   private readonly argmax: GPUBuffer; // (HEAD_ROWS) u32
   private readonly logitsReadback: GPUBuffer; // (vocab) f32
   private readonly argmaxReadback: GPUBuffer; // (nCtx) u32
+  private readonly greedyReadbacks: GPUBuffer[]; // 2 × (1) u32: greedy steps take turns
   private readonly layers: LayerBindGroups[];
   private readonly embedding: GPUBindGroup;
   private readonly headForOneRow: HeadBindGroups;
@@ -87,6 +90,7 @@ export class Gpt2Gpu implements Gpt2Model {
     this.argmax = storage('argmax', HEAD_ROWS);
     this.logitsReadback = readback('logits readback', vocabSize * 4);
     this.argmaxReadback = readback('argmax readback', nCtx * 4);
+    this.greedyReadbacks = [readback('greedy readback 0', 4), readback('greedy readback 1', 4)];
 
     const k = this.kernels;
     const w = (kind: WeightKind, layer = -1) => weights.get(kind, layer);
@@ -149,6 +153,35 @@ export class Gpt2Gpu implements Gpt2Model {
     encoder.copyBufferToBuffer(this.argmax, 0, this.argmaxReadback, 0, 4);
     queue.submit([encoder.finish()]);
     return new Uint32Array(await this.read(this.argmaxReadback, 4));
+  }
+
+  async *decodeGreedy(token: number, pos0: number, steps: number): AsyncGenerator<number, void, undefined> {
+    checkedGreedySteps(this.config, token, pos0, steps);
+    const queue = this.device.queue;
+    queue.writeBuffer(this.tokens, 0, Uint32Array.of(token));
+    const submitStep = (i: number) => {
+      // Queued after the previous step's commands, so each step reads its own position.
+      queue.writeBuffer(this.step, 0, new Uint32Array([1, pos0 + i]));
+      const encoder = this.device.createCommandEncoder();
+      this.encodeBlocks(encoder, 1, pos0 + i);
+      this.encodeHead(encoder, 0, 1, this.headForOneRow, 1);
+      // The argmax is the next step's token, and goes to the CPU through this step's readback.
+      encoder.copyBufferToBuffer(this.argmax, 0, this.tokens, 0, 4);
+      encoder.copyBufferToBuffer(this.argmax, 0, this.greedyReadbacks[i % 2], 0, 4);
+      queue.submit([encoder.finish()]);
+    };
+    submitStep(0);
+    for (let i = 0; i < steps; i++) {
+      const readback = this.greedyReadbacks[i % 2];
+      // Mapped before the next step is queued: a map waits for the work queued before it, and
+      // mapped after, it would wait for that step too.
+      const mapped = readback.mapAsync(GPUMapMode.READ, 0, 4);
+      if (i + 1 < steps) submitStep(i + 1);
+      await mapped;
+      const next = new Uint32Array(readback.getMappedRange(0, 4))[0];
+      readback.unmap();
+      yield next;
+    }
   }
 
   /** Embeddings and every transformer block: leaves the residual stream of all rows in `residual`. */

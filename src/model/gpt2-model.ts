@@ -15,6 +15,14 @@ export interface Gpt2Model {
   forward(tokens: ArrayLike<number>, pos0: number, output: 'last-logits'): Promise<Float32Array>;
   forward(tokens: ArrayLike<number>, pos0: number, output: 'last-argmax' | 'all-argmax'): Promise<Uint32Array>;
   forward(tokens: ArrayLike<number>, pos0: number, output: ForwardOutput): Promise<Float32Array | Uint32Array>;
+  /**
+   * Greedy decoding: runs `token` at `pos0`, then each step's argmax at the next position, and
+   * yields the argmax of each of `steps` steps (positions pos0 .. pos0 + steps - 1). A backend may
+   * run ahead of the tokens read so far (WebGPU queues the next step before reading this one), so
+   * stopping early can leave keys and values past the last token yielded; the next forward from
+   * there overwrites them.
+   */
+  decodeGreedy(token: number, pos0: number, steps: number): AsyncGenerator<number, void, undefined>;
   /** Frees activations and caches. */
   destroy(): void;
 }
@@ -31,4 +39,23 @@ export function checkedTokenIds(config: Gpt2Config, tokens: ArrayLike<number>, p
   const invalid = tokenIds.findIndex((token, i) => token >= vocabSize || token !== tokens[i]);
   if (invalid >= 0) throw new RangeError(`token ${tokens[invalid]} is not in the vocabulary (0..${vocabSize - 1})`);
   return tokenIds;
+}
+
+/** Checks decodeGreedy's arguments: the token, and `steps` positions from `pos0` within the context. */
+export function checkedGreedySteps(config: Gpt2Config, token: number, pos0: number, steps: number): void {
+  if (!Number.isInteger(steps) || steps < 1) throw new RangeError(`greedy decoding needs a whole number of steps, at least 1, got ${steps}`);
+  checkedTokenIds(config, [token], pos0);
+  if (pos0 + steps > config.nCtx) {
+    throw new RangeError(`${steps} greedy steps from position ${pos0} do not fit the model's context of ${config.nCtx} tokens`);
+  }
+}
+
+/** decodeGreedy for a backend that reads each step back before running the next. */
+export async function* greedyStepByStep(model: Gpt2Model, token: number, pos0: number, steps: number): AsyncGenerator<number, void, undefined> {
+  checkedGreedySteps(model.config, token, pos0, steps);
+  let next = token;
+  for (let i = 0; i < steps; i++) {
+    next = (await model.forward([next], pos0 + i, 'last-argmax'))[0];
+    yield next;
+  }
 }

@@ -38,7 +38,8 @@ export async function generate({ model, promptTokens, settings, onEvent, aborted
   // An empty prompt starts from <|endoftext|>, the token GPT-2 saw between documents.
   let context = promptTokens.length > 0 ? [...promptTokens] : [END_OF_TEXT];
   const random = createRandom(settings.seed);
-  // Greedy without a penalty needs only the argmax, which the GPU computes: 4 bytes come back.
+  // Greedy without a penalty needs only the argmax, which the GPU computes: 4 bytes come back, and
+  // decoding runs as one stream of steps (decodeGreedy) that the GPU can run ahead in.
   const greedyOnGpu = settings.temperature === 0 && settings.repetitionPenalty === 1;
   const text = new TextStream(settings.stopStrings);
   const generated: number[] = [];
@@ -51,12 +52,25 @@ export async function generate({ model, promptTokens, settings, onEvent, aborted
     const logits = await model.forward(tokens, position, 'last-logits');
     return sampleToken(logits, context, settings, random);
   };
+  let greedySteps: AsyncGenerator<number, void, undefined> | undefined;
+  /** One decode step: the token after `token`, run at `position`. */
+  const decodeStep = async (token: number, position: number): Promise<number> => {
+    if (!greedyOnGpu) return step([token], position);
+    // As many steps as the loop below can still ask for: up to the token limit or the context's end.
+    greedySteps ??= model.decodeGreedy(token, position, Math.min(settings.maxNewTokens - generated.length, nCtx - position));
+    const { value, done } = await greedySteps.next();
+    if (done) throw new Error('greedy decoding ran out of steps before the reply ended');
+    return value;
+  };
   /** Drops the oldest tokens so that at most `keep` remain. */
   const fitContext = (keep: number): void => {
     if (context.length <= keep) return;
     const droppedTokens = context.length - keep;
     context = context.slice(droppedTokens);
     contextShifts++;
+    // The steps queued so far continue the old positions: start again after the shift.
+    void greedySteps?.return();
+    greedySteps = undefined;
     onEvent({ type: 'context-shift', droppedTokens });
   };
 
@@ -93,9 +107,10 @@ export async function generate({ model, promptTokens, settings, onEvent, aborted
       fitContext(Math.floor(nCtx / 2));
       next = await step(context, 0);
     } else {
-      next = await step([next], context.length - 1);
+      next = await decodeStep(next, context.length - 1);
     }
   }
+  await greedySteps?.return();
   const finalChunk = text.finish();
   reply += finalChunk.text;
   if (finalChunk.text) onEvent({ type: 'final-text', text: finalChunk.text });

@@ -53,6 +53,30 @@ for (const backend of ['webgpu', 'cpu'] as const) describe(`the engine worker AP
     expect((await engine.api.stats()).lastGeneration?.tokens).toEqual(result.tokens);
   });
 
+  // Greedy replies decode as one stream of steps (decodeGreedy: on WebGPU the GPU feeds each argmax
+  // to the next step and runs a step ahead); a top-1 sample reads every step's logits instead.
+  it('greedy decoding gives what a top-1 sample of the full logits does, across context shifts and early stops', async () => {
+    const topOne: GenerationSettings = { ...greedy, temperature: 1, topK: 1 };
+    const longPrompt = Array.from({ length: 60 }, (_, i) => `word${i}`).join(' ');
+    for (const text of [prompt, longPrompt]) {
+      const expected = await generateWithEvents(engine, text, { ...topOne, maxNewTokens: 40 });
+      const { result } = await generateWithEvents(engine, text, { ...greedy, maxNewTokens: 40 });
+      expect(result.tokens).toEqual(expected.result.tokens);
+      expect(result.contextShifts).toBe(expected.result.contextShifts);
+      if (text === longPrompt) expect(result.contextShifts).toBeGreaterThan(0);
+    }
+    // Stopped by a stop string with a step already queued past it, then the same reply again.
+    const full = await generateWithEvents(engine, prompt, { ...greedy, maxNewTokens: 20 });
+    const stop = full.result.text.slice(Math.floor(full.result.text.length / 2)).slice(0, 3);
+    expect(stop.length).toBeGreaterThan(0);
+    const cut = await generateWithEvents(engine, prompt, { ...greedy, maxNewTokens: 20, stopStrings: [stop] });
+    expect(cut.result.stopReason).toBe('stop-string');
+    expect(cut.result.tokens.length).toBeLessThan(20);
+    expect(cut.result.text).toBe(full.result.text.slice(0, full.result.text.indexOf(stop)));
+    const again = await generateWithEvents(engine, prompt, { ...greedy, maxNewTokens: 20 });
+    expect(again.result.tokens).toEqual(full.result.tokens);
+  });
+
   it('sampling is reproducible with a seed and changes with it', async () => {
     const first = await generateWithEvents(engine, prompt, sampled);
     const again = await generateWithEvents(engine, prompt, sampled);

@@ -88,6 +88,20 @@ for (const variant of variants) {
       }
     });
 
+    it('decodeGreedy gives the same continuations, and refuses steps past the context', async () => {
+      for (const testCase of cases.filter((c) => c.greedy_continuation.length > 1)) {
+        const first = (await loaded.model.forward(testCase.tokens, 0, 'last-argmax'))[0];
+        const generated = [first];
+        const steps = testCase.greedy_continuation.length - 1;
+        for await (const token of loaded.model.decodeGreedy(first, testCase.tokens.length, steps)) generated.push(token);
+        expect(generated).toEqual(testCase.greedy_continuation);
+      }
+      const { nCtx } = loaded.model.config;
+      await expect(loaded.model.decodeGreedy(1, nCtx - 2, 3).next()).rejects.toThrow(/3 greedy steps from position 126 do not fit the model's context of 128/);
+      await expect(loaded.model.decodeGreedy(1, 0, 0).next()).rejects.toThrow(/at least 1, got 0/);
+      await expect(loaded.model.decodeGreedy(50257, 0, 1).next()).rejects.toThrow(/token 50257 is not in the vocabulary/);
+    });
+
     it('feeding the full 128-token context one token at a time through the KV cache matches', async () => {
       const full = cases.find((testCase) => testCase.tokens.length === 128)!;
       const argmax: number[] = [];
