@@ -143,7 +143,7 @@ export interface LinearShape {
 }
 
 /** Outputs each thread of linear-matvec.wgsl computes. */
-const MATVEC_OUTPUTS_PER_THREAD = 6;
+const MATVEC_OUTPUTS_PER_THREAD = 8;
 
 /** The fewest subgroups a 64-invocation workgroup holds: kernels that hand each subgroup a block
  *  of work (a row, 4 outputs) give a workgroup this many blocks, which its subgroups take in turn. */
