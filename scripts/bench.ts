@@ -42,11 +42,12 @@ function formatTable(result: BenchResult): string {
     ['decode weight bandwidth', `${result.decode_weight_bandwidth_gbs.toFixed(2)} GB/s ` +
       `(${(result.decode_weight_bytes_per_token / 2 ** 20).toFixed(0)} MiB / ${decodeMs.toFixed(1)} ms)`],
     ['decode vs read bandwidth', `${result.decode_bandwidth_fraction.toFixed(2)} ` +
-      '(the median of the runs, each against the read bandwidth measured just before it)'],
+      '(the median of the runs, each against the read bandwidth measured right after its decode)'],
     ['prompt processing vs decoding', `${result.prefill_speedup_per_token.toFixed(1)}× faster per token (the median of the runs)`],
     ...result.runs.map((run, i): [string, string] => [`run ${i + 1}`,
-      `read ${run.read_bandwidth_gbs.toFixed(2)} GB/s, prompt ${(run.prefill_ms / result.prefill_tokens).toFixed(1)} ms/token, ` +
-      DECODE_CONTEXTS.map((context) => `decode ${run[`decode_ms_per_token_ctx${context}`].toFixed(1)} ms/token at ${context}`).join(', ')]),
+      `prompt ${(run.prefill_ms / result.prefill_tokens).toFixed(1)} ms/token, ` + DECODE_CONTEXTS.map((context) =>
+        `decode ${run[`decode_ms_per_token_ctx${context}`].toFixed(1)} ms/token at ${context} ` +
+        `(then read ${run[`read_bandwidth_gbs_ctx${context}`].toFixed(2)} GB/s)`).join(', ')]),
   ];
   const width = Math.max(...rows.map(([label]) => label.length));
   const lines = rows.map(([label, value]) => `${label.padEnd(width)}  ${value}`);

@@ -14,7 +14,7 @@ import { profileCpuLinearKernels } from './cpu-kernel-profile.ts';
 import { measureCpuReadBandwidth, type CpuReadBandwidth } from './cpu-read-bandwidth.ts';
 import { profileKernels, type KernelTiming } from './kernel-profile.ts';
 import type { ReadLayout } from '../gpu/kernels.ts';
-import { pairedRatios, type PairedRun } from './paired-runs.ts';
+import { median, pairedRatios, type PairedRun } from './paired-runs.ts';
 import { measureReadBandwidth, type ReadBandwidth } from './read-bandwidth.ts';
 
 export interface BenchRequest {
@@ -64,21 +64,23 @@ export interface BenchResult {
   read_bandwidth_bytes: number;
   /** Decode weight bytes per token ÷ decode time at the first context. */
   decode_weight_bandwidth_gbs: number;
-  /** The median over the runs of each run's decode weight bandwidth ÷ the read bandwidth measured just before it. */
+  /** The median over the runs of each run's decode weight bandwidth ÷ the read bandwidth measured right after it. */
   decode_bandwidth_fraction: number;
   /** The median over the runs of each run's decode time per token ÷ its prompt time per token. */
   prefill_speedup_per_token: number;
-  /** Each run of the engine, with the read bandwidth measured just before it. */
+  /** Each run of the engine, with the read bandwidth measured right after each of its decodes. */
   runs: BenchRun[];
   /** WebGPU: every kernel; CPU: a decode step's linear layers. */
   profile: KernelTiming[];
 }
 
 export interface BenchRun {
-  read_bandwidth_gbs: number;
   prefill_ms: number;
-  /** decode_ms_per_token_ctx<N> for every context asked for. */
-  [decodeAtContext: `decode_ms_per_token_ctx${number}`]: number;
+  /** decode_ms_per_token_ctx<N> (the median step), read_bandwidth_gbs_ctx<N> (measured right after
+   *  those steps, the median of its runs) for every context asked for. */
+  [atContext: `decode_ms_per_token_ctx${number}` | `read_bandwidth_gbs_ctx${number}`]: number;
+  /** decode_step_ms_ctx<N>: every decode step's time. */
+  [stepsAtContext: `decode_step_ms_ctx${number}`]: number[];
 }
 
 export type BenchOutcome = BenchResult | { error: string };
@@ -99,16 +101,21 @@ async function promptOf(engine: EngineClient, length: number): Promise<string> {
   return text;
 }
 
+interface EngineRun extends PairedRun {
+  /** By context: every decode step's time. */
+  decodeStepMs: Record<number, number[]>;
+}
+
 interface EngineTimings {
   info: ModelInfo;
   loadMs: number;
   prefillMs: number;
   decodeMsPerToken: Record<number, number>;
-  runs: PairedRun[];
+  runs: EngineRun[];
 }
 
-/** `beforeEachRun` measures the read bandwidth and returns it, in GB/s. */
-async function timeEngine(engine: EngineClient, request: BenchRequest, beforeEachRun: () => Promise<number>): Promise<EngineTimings> {
+/** `measureBandwidth` measures the read bandwidth and returns it, in GB/s. */
+async function timeEngine(engine: EngineClient, request: BenchRequest, measureBandwidth: () => Promise<number>): Promise<EngineTimings> {
   const id = `bench:${request.modelName}`;
   log('saving the model in the browser\'s storage (not timed)');
   await engine.download({ id, label: `benchmark ${request.modelName}`, configUrl: request.configUrl, weightsUrl: request.weightsUrl });
@@ -120,10 +127,12 @@ async function timeEngine(engine: EngineClient, request: BenchRequest, beforeEac
   await engine.generate('the', greedy(1), () => {});
   const loadMs = performance.now() - loadStarted;
 
-  // The engine's own generation, as the app runs it, times its two phases: the prompt in one
-  // pass, then one pass per new token. The best of RUNS runs counts; the runs of the different
-  // contexts take turns, and the read bandwidth is measured again before each run, so that a
-  // stretch of load on a shared machine neither spoils all of one nor favours either side.
+  // The engine's own generation, as the app runs it: it times the prompt, one pass; the decode
+  // steps are timed here, as the gaps between the tokens' arrivals (the first token comes from
+  // the prompt), and a run's figure is the median step. The best of RUNS runs counts; the runs of
+  // the different contexts take turns, and the read bandwidth is measured right after each
+  // generation, next to its decode steps, so that a stretch of load on a shared machine neither
+  // spoils all of one nor favours either side.
   const contexts = [...new Set([request.promptTokens, ...request.decodeContexts])];
   const prompts = new Map<number, string>();
   for (const context of contexts) prompts.set(context, await promptOf(engine, context));
@@ -131,16 +140,20 @@ async function timeEngine(engine: EngineClient, request: BenchRequest, beforeEac
   // (in the background, using the short-prompt ones meanwhile), which a timed run should not see.
   log('a warm-up run (not timed)');
   await engine.generate(prompts.get(request.promptTokens)!, greedy(2), () => {});
-  const runs: PairedRun[] = [];
+  const runs: EngineRun[] = [];
   for (let run = 1; run <= RUNS; run++) {
-    const readGbPerSecond = await beforeEachRun();
-    const thisRun: PairedRun = { readGbPerSecond, prefillMs: 0, decodeMsPerToken: {} };
+    const thisRun: EngineRun = { readGbPerSecond: {}, prefillMs: 0, decodeMsPerToken: {}, decodeStepMs: {} };
     for (const context of contexts) {
       log(`run ${run} of ${RUNS}: a ${context}-token prompt, then ${request.decodeTokens} tokens decoded`);
-      const result = await engine.generate(prompts.get(context)!, greedy(request.decodeTokens + 1), () => {});
+      const arrivals: number[] = [];
+      const result = await engine.generate(prompts.get(context)!, greedy(request.decodeTokens + 1), (event) => {
+        if (event.type === 'token') arrivals.push(performance.now());
+      });
+      thisRun.readGbPerSecond[context] = await measureBandwidth();
       if (result.tokens.length < 2) throw new Error('the model ended its reply before a token was decoded');
       if (context === request.promptTokens) thisRun.prefillMs = (1000 * context) / result.promptTokensPerSecond;
-      thisRun.decodeMsPerToken[context] = 1000 / result.generatedTokensPerSecond;
+      thisRun.decodeStepMs[context] = arrivals.slice(1).map((arrived, i) => arrived - arrivals[i]);
+      thisRun.decodeMsPerToken[context] = median(thisRun.decodeStepMs[context]);
     }
     runs.push(thisRun);
   }
@@ -154,8 +167,9 @@ async function timeEngine(engine: EngineClient, request: BenchRequest, beforeEac
  * The engine's timings, with the read bandwidth measured before, between and after its runs, of
  * which the best counts, as the best run does for the engine: the machine may be shared, and
  * load that comes and goes should not favour either side. Each run also keeps the bandwidth
- * measured just before it, for the ratios (paired-runs.ts). `measure` is given the best so far
- * when it may take a shortcut (on WebGPU: time only the read order and workgroups that won).
+ * measured right after each of its decodes, for the ratios (paired-runs.ts). `measure` is given
+ * the best so far when it may take a shortcut (on WebGPU: time only the read order and
+ * workgroups that won, as the median of its runs, beside the median decode step).
  */
 async function timeAmongBandwidths<B extends { gbPerSecond: number }>(request: BenchRequest, measure: (best?: B) => Promise<B>, better: (a: B, b: B) => B) {
   log('measuring the read bandwidth');
@@ -180,7 +194,7 @@ async function runOnGpu(request: BenchRequest): Promise<BenchResult> {
   // The page's own device, so that the engine's buffers and the bandwidth's never share one.
   const gpu = await createGpuContext();
   try {
-    const { timings, readBandwidth } = await timeAmongBandwidths(request, (best?: ReadBandwidth) => measureReadBandwidth(gpu.device, best),
+    const { timings, readBandwidth } = await timeAmongBandwidths(request, (best?: ReadBandwidth) => measureReadBandwidth(gpu.device, best, best ? 'median' : 'best'),
       (a, b) => (a.gbPerSecond > b.gbPerSecond ? a : b));
     const { weightsDtype, config } = timings.info;
     if (weightsDtype === 'int8') throw new Error('int8 weights are for the CPU backend only');
@@ -250,9 +264,12 @@ function summarise(request: BenchRequest, timings: EngineTimings, readBandwidth:
     decode_bandwidth_fraction: ratios.decodeBandwidthFraction,
     prefill_speedup_per_token: ratios.prefillSpeedupPerToken,
     runs: runs.map((run) => ({
-      read_bandwidth_gbs: run.readGbPerSecond,
       prefill_ms: run.prefillMs,
       ...decodeFields(request, run.decodeMsPerToken),
+      ...Object.fromEntries(request.decodeContexts.flatMap((context) => [
+        [`read_bandwidth_gbs_ctx${context}`, run.readGbPerSecond[context]],
+        [`decode_step_ms_ctx${context}`, run.decodeStepMs[context]],
+      ])),
     })),
   };
 }

@@ -1,12 +1,17 @@
 // Wall-clock timing of GPU work for the benchmark. The same work is recorded many times into one
 // submission, so the cost of submitting and of waiting for completion is spread over all of them,
-// and the best of a few runs is kept: the machine may be shared, and the best run is the one least
-// disturbed by whatever else it was doing.
+// and of a few runs the best is kept (the machine may be shared, and the best run is the one least
+// disturbed by whatever else it was doing), or the middle one, where the time is set beside
+// another taken as a median.
+import { median } from './paired-runs.ts';
 
 const RUNS = 3;
 
+export type RunStatistic = 'best' | 'median';
+
 /** Milliseconds one `record` takes on the GPU, recorded enough times to last `minimumMs`. */
-export async function msPerRepeat(device: GPUDevice, record: (pass: GPUComputePassEncoder) => void, minimumMs = 300): Promise<number> {
+export async function msPerRepeat(device: GPUDevice, record: (pass: GPUComputePassEncoder) => void, minimumMs = 300,
+  statistic: RunStatistic = 'best'): Promise<number> {
   const run = async (repeats: number): Promise<number> => {
     const encoder = device.createCommandEncoder();
     const pass = encoder.beginComputePass();
@@ -25,7 +30,7 @@ export async function msPerRepeat(device: GPUDevice, record: (pass: GPUComputePa
     repeats = Math.ceil(repeats * Math.min(100, (1.2 * minimumMs) / Math.max(elapsed, 0.05)));
     elapsed = await run(repeats);
   }
-  let best = elapsed;
-  for (let i = 1; i < RUNS; i++) best = Math.min(best, await run(repeats));
-  return best / repeats;
+  const runs = [elapsed];
+  for (let i = 1; i < RUNS; i++) runs.push(await run(repeats));
+  return (statistic === 'best' ? Math.min(...runs) : median(runs)) / repeats;
 }

@@ -1,15 +1,16 @@
 // The benchmark's two ratios, from runs of the engine each paired with the read bandwidth
-// measured just before it. On a shared machine the speed drifts by 10-20% within minutes, and
-// dividing the best decode by the best of many more read-bandwidth samples, taken at other
-// moments, mixes that drift into the ratio. So each run's decode is held against its own
-// bandwidth and its own prompt, and the median of the runs' ratios is reported.
+// measured right after it. On a shared machine the speed drifts by 10-20% within minutes and
+// swings by 2× within seconds, and dividing the best decode by the best of many more
+// read-bandwidth samples, taken at other moments, mixes that drift into the ratio. So each run's
+// decode is held against the bandwidth measured next to it and against its own prompt, and the
+// median of the runs' ratios is reported.
 
 export interface PairedRun {
-  /** The read bandwidth measured just before the run. */
-  readGbPerSecond: number;
+  /** By context: the read bandwidth measured right after that context's decode steps. */
+  readGbPerSecond: Record<number, number>;
   /** The run's prompt, as a whole. */
   prefillMs: number;
-  /** The run's decode time per token, by context. */
+  /** By context: the median of the run's decode steps (the read bandwidth, too, is the middle of its runs). */
   decodeMsPerToken: Record<number, number>;
 }
 
@@ -28,13 +29,15 @@ export function median(values: number[]): number {
 }
 
 export function pairedRatios(runs: PairedRun[], decodeWeightBytes: number, promptTokens: number, context: number): PairedRatios {
-  const decodeMs = (run: PairedRun) => {
-    const ms = run.decodeMsPerToken[context];
-    if (ms === undefined) throw new RangeError(`a run has no decode time at context ${context}`);
-    return ms;
+  const atContext = (values: Record<number, number>, what: string) => {
+    const value = values[context];
+    if (value === undefined) throw new RangeError(`a run has no ${what} at context ${context}`);
+    return value;
   };
+  const decodeMs = (run: PairedRun) => atContext(run.decodeMsPerToken, 'decode time');
   return {
-    decodeBandwidthFraction: median(runs.map((run) => decodeWeightBytes / decodeMs(run) / 1e6 / run.readGbPerSecond)),
+    decodeBandwidthFraction: median(runs.map((run) =>
+      decodeWeightBytes / decodeMs(run) / 1e6 / atContext(run.readGbPerSecond, 'read bandwidth'))),
     prefillSpeedupPerToken: median(runs.map((run) => decodeMs(run) / (run.prefillMs / promptTokens))),
   };
 }

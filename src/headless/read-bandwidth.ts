@@ -2,7 +2,7 @@
 // (256 MiB, or the device's largest binding if smaller), once per dispatch, in the order and with
 // the number of workgroups that suit the device best.
 import { READ_LAYOUTS, readBandwidthKernel, type ReadLayout } from '../gpu/kernels.ts';
-import { msPerRepeat } from './gpu-timing.ts';
+import { msPerRepeat, type RunStatistic } from './gpu-timing.ts';
 
 const BUFFER_BYTES = 256 * 2 ** 20;
 /**
@@ -22,8 +22,10 @@ export interface ReadBandwidth {
   workgroups: number;
 }
 
-/** Tries every read order and workgroup count, or only those of `only` (a best found earlier). */
-export async function measureReadBandwidth(device: GPUDevice, only?: Pick<ReadBandwidth, 'layout' | 'workgroups'>): Promise<ReadBandwidth> {
+/** Tries every read order and workgroup count, or only those of `only` (a best found earlier);
+ *  each timed as the best of a few runs, or their median. */
+export async function measureReadBandwidth(device: GPUDevice, only?: Pick<ReadBandwidth, 'layout' | 'workgroups'>,
+  statistic: RunStatistic = 'best'): Promise<ReadBandwidth> {
   const limit = Math.min(device.limits.maxStorageBufferBindingSize, device.limits.maxBufferSize);
   const bytes = Math.floor(Math.min(BUFFER_BYTES, limit) / 16) * 16;
   const data = device.createBuffer({ label: 'read bandwidth data', size: bytes, usage: GPUBufferUsage.STORAGE | GPUBufferUsage.COPY_DST });
@@ -39,7 +41,7 @@ export async function measureReadBandwidth(device: GPUDevice, only?: Pick<ReadBa
       const kernel = readBandwidthKernel(device, layout);
       const bindGroup = kernel.bind(device, [data, partials]);
       for (const workgroups of only ? [only.workgroups] : WORKGROUP_COUNTS) {
-        const ms = await msPerRepeat(device, (pass) => kernel.dispatch(pass, bindGroup, workgroups));
+        const ms = await msPerRepeat(device, (pass) => kernel.dispatch(pass, bindGroup, workgroups), undefined, statistic);
         if (ms < best.ms) best = { ms, layout, workgroups };
       }
     }

@@ -15,7 +15,7 @@ describe('median', () => {
 
 describe('pairedRatios', () => {
   const run = (readGbPerSecond: number, prefillMs: number, decodeMs: number): PairedRun =>
-    ({ readGbPerSecond, prefillMs, decodeMsPerToken: { 128: decodeMs, 512: decodeMs * 2 } });
+    ({ readGbPerSecond: { 128: readGbPerSecond, 512: readGbPerSecond / 2 }, prefillMs, decodeMsPerToken: { 128: decodeMs, 512: decodeMs * 2 } });
 
   it('holds each run against its own bandwidth and prompt, then takes the median', () => {
     // 500 MB per token: run 1 reads 2.5 GB/s of 3.125 (0.8), run 2 2.0 of 4.0 (0.5, the best
@@ -27,13 +27,16 @@ describe('pairedRatios', () => {
     expect(ratios.prefillSpeedupPerToken).toBeCloseTo(6.4, 12);
   });
 
-  it('uses the context asked for', () => {
+  it('uses the context asked for, with the bandwidth measured after it', () => {
+    // At 512: 200 ms per token, 2.5 GB/s of weights, against 1.25 GB/s read right after.
     const ratios = pairedRatios([run(2.5, 3200, 100)], 500e6, 128, 512);
-    expect(ratios.decodeBandwidthFraction).toBeCloseTo(1, 12);
+    expect(ratios.decodeBandwidthFraction).toBeCloseTo(2, 12);
     expect(ratios.prefillSpeedupPerToken).toBeCloseTo(8, 12);
   });
 
   it('says which context is missing', () => {
-    expect(() => pairedRatios([run(2.5, 3200, 100)], 500e6, 128, 1024)).toThrow(/context 1024/);
+    expect(() => pairedRatios([run(2.5, 3200, 100)], 500e6, 128, 1024)).toThrow(/decode time at context 1024/);
+    const noBandwidth = { ...run(2.5, 3200, 100), readGbPerSecond: { 512: 1 } };
+    expect(() => pairedRatios([noBandwidth], 500e6, 128, 128)).toThrow(/read bandwidth at context 128/);
   });
 });
