@@ -5,7 +5,7 @@
 // values of every layer are appended to the cache, so a decode step costs one token's work.
 // All buffers and bind groups are made once, in the constructor; a pass is one command submission.
 // Greedy decoding keeps each step's argmax on the GPU as the next step's input, so the next step
-// is queued before this one's token is read back, and the GPU never waits for the CPU.
+// is queued before this one's token is read back: the GPU does not sit idle while the CPU reads it.
 import type { Gpt2Config } from '../model/config.ts';
 import { checkedGreedySteps, checkedTokenIds, type ForwardOutput, type Gpt2Model } from '../model/gpt2-model.ts';
 import { WeightKind } from '../model/weight-layout.ts';
