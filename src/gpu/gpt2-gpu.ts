@@ -172,15 +172,11 @@ export class Gpt2Gpu implements Gpt2Model {
     };
     submitStep(0);
     for (let i = 0; i < steps; i++) {
-      const readback = this.greedyReadbacks[i % 2];
-      // Mapped before the next step is queued: a map waits for the work queued before it, and
-      // mapped after, it would wait for that step too.
-      const mapped = readback.mapAsync(GPUMapMode.READ, 0, 4);
+      // read() asks for the map at once, before the next step is queued: a map waits for the work
+      // queued before it, and asked for after, it would wait for that step too.
+      const reading = this.read(this.greedyReadbacks[i % 2], 4);
       if (i + 1 < steps) submitStep(i + 1);
-      await mapped;
-      const next = new Uint32Array(readback.getMappedRange(0, 4))[0];
-      readback.unmap();
-      yield next;
+      yield new Uint32Array(await reading)[0];
     }
   }
 

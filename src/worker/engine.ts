@@ -11,7 +11,7 @@ import { Gpt2Gpu } from '../gpu/gpt2-gpu.ts';
 import { unsupportedShapeReason } from '../gpu/kernels.ts';
 import { bufferLimitReason, GpuLimitError, GpuWeights } from '../gpu/gpu-weights.ts';
 import { parameterCount } from '../model/config.ts';
-import type { Gpt2Model } from '../model/gpt2-model.ts';
+import { greedyStepByStep, type Gpt2Model } from '../model/gpt2-model.ts';
 import type {
   CachedModel, DownloadProgress, DownloadRequest, EngineNotice, EngineStats, GenerationEvent, GenerationResult, GenerationSettings,
   Backend, LoadOptions, LoadProgress, LogitsOptions, LogitsResult, ModelInfo, ModelSource, StorageInfo, WeightsDtype,
@@ -345,13 +345,10 @@ export class Engine {
     if (tokens.length + count - 1 > info.config.nCtx) {
       throw new RangeError(`${tokens.length} prompt tokens + ${count} new ones exceed the context of ${info.config.nCtx} tokens`);
     }
-    const generated: number[] = [];
-    let next = (await gpt2.forward(tokens, 0, 'last-argmax'))[0];
-    for (let position = tokens.length; generated.length < count; position++) {
-      generated.push(next);
-      if (generated.length === count) break;
-      next = (await gpt2.forward([next], position, 'last-argmax'))[0];
-    }
+    // Step by step through forward, not decodeGreedy: tests hold the backends' own greedy decoding to this.
+    const first = (await gpt2.forward(tokens, 0, 'last-argmax'))[0];
+    const generated = count > 0 ? [first] : [];
+    if (count > 1) for await (const token of greedyStepByStep(gpt2, first, tokens.length, count - 1)) generated.push(token);
     return generated;
   }
 }
