@@ -178,8 +178,11 @@ export class LinearKernel {
     });
     const pipelineLayout = device.createPipelineLayout({ bindGroupLayouts: [this.layout] });
     const constants = { K, N, EPILOGUE: shape.epilogue, HAS_BIAS: shape.hasBias ? 1 : 0 };
+    // The weight array's length, as a const: see linear-common.wgsl.
+    const weightLength = `const WEIGHT_ELEMENTS = ${N * K}u;`;
     const descriptor = (name: string, source: string, extra: Constants = {}) => pipelineDescriptor(device,
-      `${label} (${name}, ${matrixDtype})`, wgslModule(source, linearCommonSource, multiplyingMatrixSource(matrixDtype, tuning)),
+      `${label} (${name}, ${matrixDtype})`,
+      wgslModule(source, linearCommonSource, weightLength, multiplyingMatrixSource(matrixDtype, tuning)),
       { ...constants, ...extra }, pipelineLayout);
     const pipeline = (name: string, source: string, extra: Constants = {}) => device.createComputePipeline(descriptor(name, source, extra));
 

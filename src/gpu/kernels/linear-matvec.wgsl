@@ -21,7 +21,7 @@
 // over the CPU's cores.
 // Dispatch: ceil(N / 8 / WORKGROUP_SIZE) workgroups, folded into x/y.
 
-@group(0) @binding(2) var<storage, read> weight: array<MatrixQuad>;
+@group(0) @binding(2) var<storage, read> weight: array<MatrixQuad, WEIGHT_ELEMENTS / 4u>;
 
 override WORKGROUP_SIZE: u32 = 64u;
 const OUTPUTS_PER_THREAD = 8u;
