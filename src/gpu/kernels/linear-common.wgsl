@@ -12,12 +12,14 @@
 // step:   rows (R)
 // input:  (R, K) f32, read 4 at a time
 // weight: (N, K) at binding 2, declared by each kernel: as MatrixWords (K / 8 per row), or as
-//         MatrixQuads (K / 4 per row), with the array's length fixed by WEIGHT_ELEMENTS (N·K),
-//         a const that kernels.ts writes into each module (an override cannot size a storage
-//         array). Indexing a runtime-sized array is bounds checked against its length, which a
-//         software adapter (SwiftShader) divides out of the buffer's size, lane by lane, at every
-//         step of a loop; a fixed size makes the check a min with a constant. Measured on
-//         SwiftShader, the matrix-vector kernel read 2-8% faster.
+//         MatrixQuads (K / 4 per row). WEIGHT_ELEMENTS (N·K) is a const that kernels.ts writes
+//         into each module (an override cannot size a storage array), for kernels that declare
+//         the array with a fixed length: an index into a runtime-sized array is bounds checked
+//         against its length, which a software adapter (SwiftShader) divides out of the buffer's
+//         size, lane by lane, at every step of a loop, where a fixed length makes the check a min
+//         with a constant. On SwiftShader that made the matrix-vector kernel (linear-matvec.wgsl)
+//         read 2-8% faster, and the register-tiled prompt kernel 6-10% slower, so only the
+//         former uses it.
 // bias:   (N), unread when HAS_BIAS is false (tied LM head)
 // out:    (R, N)
 // K is a multiple of 8.

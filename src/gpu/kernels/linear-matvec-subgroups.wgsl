@@ -16,7 +16,7 @@ enable subgroups;
 // analysis cannot see that through the lane-strided loop.
 diagnostic(off, subgroup_uniformity);
 
-@group(0) @binding(2) var<storage, read> weight: array<MatrixWord, WEIGHT_ELEMENTS / 8u>;
+@group(0) @binding(2) var<storage, read> weight: array<MatrixWord>;
 
 const WORKGROUP_SIZE = 64u;
 const OUTPUTS_PER_BLOCK = 4u;

@@ -21,6 +21,7 @@
 // over the CPU's cores.
 // Dispatch: ceil(N / 8 / WORKGROUP_SIZE) workgroups, folded into x/y.
 
+// A fixed length, so that its bounds checks need no division (see linear-common.wgsl).
 @group(0) @binding(2) var<storage, read> weight: array<MatrixQuad, WEIGHT_ELEMENTS / 4u>;
 
 override WORKGROUP_SIZE: u32 = 64u;

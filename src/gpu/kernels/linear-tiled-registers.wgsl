@@ -26,7 +26,7 @@ enable subgroups;
 // every lane reaches each quadBroadcast; the analysis cannot see that through the loop.
 diagnostic(off, subgroup_uniformity);
 
-@group(0) @binding(2) var<storage, read> weight: array<MatrixWord, WEIGHT_ELEMENTS / 8u>;
+@group(0) @binding(2) var<storage, read> weight: array<MatrixWord>;
 
 const WORKGROUP_SIZE = 32u;
 const OUTPUTS = 8u;

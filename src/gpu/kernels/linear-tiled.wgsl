@@ -10,7 +10,7 @@
 // times. Staging is 16-byte loads: one input word (2 vec4) and one MatrixWord per thread per step.
 // Dispatch: (ceil(N / 64), ceil(R / 64)).
 
-@group(0) @binding(2) var<storage, read> weight: array<MatrixWord, WEIGHT_ELEMENTS / 8u>;
+@group(0) @binding(2) var<storage, read> weight: array<MatrixWord>;
 
 const TILE = 64u;
 const TILE_WORDS = 4u;
