@@ -6,7 +6,8 @@
 // saved in the browser's storage up to the first token; processing a 128-token prompt; decoding
 // at contexts 128 and 512; the read bandwidth of what does the work (WebGPU: a reduction over a
 // large GPU buffer; CPU: the WASM SIMD read loop over a large buffer, with the decode's threads),
-// and from those the fraction of it that decoding achieves on the weights; each kernel on its own
+// and from those the fraction of it that decoding achieves on the weights (on WebGPU from decode
+// steps timed one by one between reads, on a copy of the model the page loads); each kernel on its own
 // (on the CPU, the linear layers of a decode step). Set CHROMIUM_GPU=vulkan to use a real GPU (see scripts/chromium.ts). On failure it
 // prints "error: <what is wrong>".
 import { join } from 'node:path';
@@ -21,6 +22,13 @@ const DECODE_CONTEXTS = [128, 512];
 const BENCH_PAGE = { path: 'bench.html', ready: 'runBench' };
 
 const progress = (message: string) => process.stderr.write(`${message}\n`);
+
+/** "quartiles a–b, range c–d" of a few values. */
+function quartiles(values: number[]): string {
+  const sorted = [...values].sort((a, b) => a - b);
+  const at = (q: number) => sorted[Math.round(q * (sorted.length - 1))].toFixed(2);
+  return `quartiles ${at(0.25)}–${at(0.75)}, range ${at(0)}–${at(1)}`;
+}
 
 function formatTable(result: BenchResult): string {
   const decodeMs = result[`decode_ms_per_token_ctx${DECODE_CONTEXTS[0]}`];
@@ -41,8 +49,14 @@ function formatTable(result: BenchResult): string {
         `(${result.read_bandwidth_layout} order, ${result.read_bandwidth_workgroups} workgroups: the fastest tried)`],
     ['decode weight bandwidth', `${result.decode_weight_bandwidth_gbs.toFixed(2)} GB/s ` +
       `(${(result.decode_weight_bytes_per_token / 2 ** 20).toFixed(0)} MiB / ${decodeMs.toFixed(1)} ms)`],
-    ['decode vs read bandwidth', `${result.decode_bandwidth_fraction.toFixed(2)} ` +
-      '(the median of the runs, each against the read bandwidth measured right after its decode)'],
+    ...(result.interleaved
+      ? [['decode vs read bandwidth', `${result.decode_bandwidth_fraction.toFixed(2)} ` +
+          `(the median of ${result.interleaved.fractions.length} decode steps at context ${result.interleaved.context}, ` +
+          `each between two reads: ${quartiles(result.interleaved.fractions)})`],
+        ['  in the engine\'s runs', `${result.decode_bandwidth_fraction_engine_runs.toFixed(2)} ` +
+          '(the median of the runs, each against the read bandwidth measured right after its decode)']] satisfies [string, string][]
+      : [['decode vs read bandwidth', `${result.decode_bandwidth_fraction.toFixed(2)} ` +
+          '(the median of the runs, each against the read bandwidth measured right after its decode)']] satisfies [string, string][]),
     ['prompt processing vs decoding', `${result.prefill_speedup_per_token.toFixed(1)}× faster per token (the median of the runs)`],
     ...result.runs.map((run, i): [string, string] => [`run ${i + 1}`,
       `prompt ${(run.prefill_ms / result.prefill_tokens).toFixed(1)} ms/token, ` + DECODE_CONTEXTS.map((context) =>

@@ -14,8 +14,9 @@ import { profileCpuLinearKernels } from './cpu-kernel-profile.ts';
 import { measureCpuReadBandwidth, type CpuReadBandwidth } from './cpu-read-bandwidth.ts';
 import { profileKernels, type KernelTiming } from './kernel-profile.ts';
 import type { ReadLayout } from '../gpu/kernels.ts';
+import { measureInterleavedDecode, type InterleavedDecode } from './interleaved-decode.ts';
 import { median, pairedRatios, type PairedRun } from './paired-runs.ts';
-import { measureReadBandwidth, type ReadBandwidth } from './read-bandwidth.ts';
+import { measureReadBandwidth, ReadBandwidthProbe, type ReadBandwidth } from './read-bandwidth.ts';
 
 export interface BenchRequest {
   modelName: string;
@@ -64,8 +65,14 @@ export interface BenchResult {
   read_bandwidth_bytes: number;
   /** Decode weight bytes per token ÷ decode time at the first context. */
   decode_weight_bandwidth_gbs: number;
-  /** The median over the runs of each run's decode weight bandwidth ÷ the read bandwidth measured right after it. */
+  /** WebGPU: the median over decode steps timed one by one at the first context, each held against
+   *  the reads timed just before and after it (interleaved-decode.ts); CPU: as
+   *  decode_bandwidth_fraction_engine_runs. */
   decode_bandwidth_fraction: number;
+  /** The median over the engine's runs of each run's decode weight bandwidth ÷ the read bandwidth measured right after it. */
+  decode_bandwidth_fraction_engine_runs: number;
+  /** WebGPU: the steps and reads behind decode_bandwidth_fraction. */
+  interleaved?: { context: number; step_ms: number[]; read_gbs: number[]; fractions: number[] };
   /** The median over the runs of each run's decode time per token ÷ its prompt time per token. */
   prefill_speedup_per_token: number;
   /** Each run of the engine, with the read bandwidth measured right after each of its decodes. */
@@ -88,6 +95,8 @@ export type BenchOutcome = BenchResult | { error: string };
 const log = (message: string) => console.log(`bench: ${message}`);
 
 const RUNS = 5;
+/** Decode steps timed between reads of the bandwidth, for the fraction (WebGPU). */
+const INTERLEAVED_STEPS = 24;
 
 const greedy = (maxNewTokens: number): GenerationSettings => ({
   maxNewTokens, temperature: 0, topK: 0, topP: 1, repetitionPenalty: 1, seed: 0, stopStrings: [],
@@ -198,11 +207,27 @@ async function runOnGpu(request: BenchRequest): Promise<BenchResult> {
       (a, b) => (a.gbPerSecond > b.gbPerSecond ? a : b));
     const { weightsDtype, config } = timings.info;
     if (weightsDtype === 'int8') throw new Error('int8 weights are for the CPU backend only');
+    const context = request.decodeContexts[0];
+    log(`loading the model on the page, for ${INTERLEAVED_STEPS} decode steps at context ${context} between reads of the bandwidth`);
+    const probe = new ReadBandwidthProbe(gpu.device);
+    let interleaved: InterleavedDecode;
+    try {
+      interleaved = await measureInterleavedDecode(gpu.device, probe, { configUrl: request.configUrl,
+        weightsUrl: request.weightsUrl, weightsDtype, context, steps: INTERLEAVED_STEPS, read: readBandwidth });
+    } finally {
+      probe.destroy();
+    }
     log('profiling each kernel');
     const profile = await profileKernels(gpu.device, config, weightsDtype,
       { promptTokens: request.promptTokens, decodeContexts: request.decodeContexts });
-    return { ...summarise(request, timings, readBandwidth), read_bandwidth_layout: readBandwidth.layout,
-      read_bandwidth_workgroups: readBandwidth.workgroups, profile };
+    return {
+      ...summarise(request, timings, readBandwidth),
+      decode_bandwidth_fraction: interleaved.fraction,
+      interleaved: { context, step_ms: interleaved.stepMs, read_gbs: interleaved.readGbPerSecond, fractions: interleaved.fractions },
+      read_bandwidth_layout: readBandwidth.layout,
+      read_bandwidth_workgroups: readBandwidth.workgroups,
+      profile,
+    };
   } finally {
     gpu.device.destroy();
   }
@@ -262,6 +287,7 @@ function summarise(request: BenchRequest, timings: EngineTimings, readBandwidth:
     read_bandwidth_bytes: readBandwidth.bytes,
     decode_weight_bandwidth_gbs: decodeBandwidth,
     decode_bandwidth_fraction: ratios.decodeBandwidthFraction,
+    decode_bandwidth_fraction_engine_runs: ratios.decodeBandwidthFraction,
     prefill_speedup_per_token: ratios.prefillSpeedupPerToken,
     runs: runs.map((run) => ({
       prefill_ms: run.prefillMs,

@@ -9,20 +9,24 @@ const RUNS = 3;
 
 export type RunStatistic = 'best' | 'median';
 
+/** Milliseconds per `record` of one submission that records it `repeats` times, waited for. */
+export async function msPerRecordedRepeat(device: GPUDevice, record: (pass: GPUComputePassEncoder) => void,
+  repeats: number): Promise<number> {
+  const encoder = device.createCommandEncoder();
+  const pass = encoder.beginComputePass();
+  for (let i = 0; i < repeats; i++) record(pass);
+  pass.end();
+  const commands = encoder.finish();
+  const started = performance.now();
+  device.queue.submit([commands]);
+  await device.queue.onSubmittedWorkDone();
+  return (performance.now() - started) / repeats;
+}
+
 /** Milliseconds one `record` takes on the GPU, recorded enough times to last `minimumMs`. */
 export async function msPerRepeat(device: GPUDevice, record: (pass: GPUComputePassEncoder) => void, minimumMs = 300,
   statistic: RunStatistic = 'best'): Promise<number> {
-  const run = async (repeats: number): Promise<number> => {
-    const encoder = device.createCommandEncoder();
-    const pass = encoder.beginComputePass();
-    for (let i = 0; i < repeats; i++) record(pass);
-    pass.end();
-    const commands = encoder.finish();
-    const started = performance.now();
-    device.queue.submit([commands]);
-    await device.queue.onSubmittedWorkDone();
-    return performance.now() - started;
-  };
+  const run = async (repeats: number) => repeats * (await msPerRecordedRepeat(device, record, repeats));
   await run(1); // a pipeline's first dispatch may still be compiling it
   let repeats = 1;
   let elapsed = await run(repeats);

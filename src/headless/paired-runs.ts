@@ -3,7 +3,8 @@
 // swings by 2× within seconds, and dividing the best decode by the best of many more
 // read-bandwidth samples, taken at other moments, mixes that drift into the ratio. So each run's
 // decode is held against the bandwidth measured next to it and against its own prompt, and the
-// median of the runs' ratios is reported.
+// median of the runs' ratios is reported. Tighter still, decode steps timed one by one between
+// reads of the bandwidth are each held against the reads on either side (interleavedFractions).
 
 export interface PairedRun {
   /** By context: the read bandwidth measured right after that context's decode steps. */
@@ -40,4 +41,16 @@ export function pairedRatios(runs: PairedRun[], decodeWeightBytes: number, promp
       decodeWeightBytes / decodeMs(run) / 1e6 / atContext(run.readGbPerSecond, 'read bandwidth'))),
     prefillSpeedupPerToken: median(runs.map((run) => decodeMs(run) / (run.prefillMs / promptTokens))),
   };
+}
+
+/**
+ * Each decode step's weight bandwidth ÷ the read bandwidth timed on either side of it (the mean
+ * of the two): `readGbPerSecond[i]` was read just before `stepMs[i]`, `readGbPerSecond[i + 1]`
+ * just after.
+ */
+export function interleavedFractions(stepMs: number[], readGbPerSecond: number[], decodeWeightBytes: number): number[] {
+  if (readGbPerSecond.length !== stepMs.length + 1) {
+    throw new RangeError(`${stepMs.length} decode steps need ${stepMs.length + 1} reads around them, not ${readGbPerSecond.length}`);
+  }
+  return stepMs.map((ms, i) => decodeWeightBytes / ms / 1e6 / ((readGbPerSecond[i] + readGbPerSecond[i + 1]) / 2));
 }

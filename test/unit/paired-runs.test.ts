@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { median, pairedRatios, type PairedRun } from '../../src/headless/paired-runs.ts';
+import { interleavedFractions, median, pairedRatios, type PairedRun } from '../../src/headless/paired-runs.ts';
 
 describe('median', () => {
   it('takes the middle value, or the mean of the middle two', () => {
@@ -38,5 +38,19 @@ describe('pairedRatios', () => {
     expect(() => pairedRatios([run(2.5, 3200, 100)], 500e6, 128, 1024)).toThrow(/decode time at context 1024/);
     const noBandwidth = { ...run(2.5, 3200, 100), readGbPerSecond: { 512: 1 } };
     expect(() => pairedRatios([noBandwidth], 500e6, 128, 128)).toThrow(/read bandwidth at context 128/);
+  });
+});
+
+describe('interleavedFractions', () => {
+  it('holds each step against the mean of the reads before and after it', () => {
+    // 500 MB per token. Step 1: 200 ms (2.5 GB/s) between reads of 3 and 2 GB/s (mean 2.5): 1.0.
+    // Step 2: 250 ms (2.0 GB/s) between 2 and 3 GB/s: 0.8.
+    const fractions = interleavedFractions([200, 250], [3, 2, 3], 500e6);
+    expect(fractions[0]).toBeCloseTo(1, 12);
+    expect(fractions[1]).toBeCloseTo(0.8, 12);
+  });
+
+  it('needs one read more than there are steps', () => {
+    expect(() => interleavedFractions([200, 250], [3, 2], 500e6)).toThrow(/2 decode steps need 3 reads around them, not 2/);
   });
 });
