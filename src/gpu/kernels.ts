@@ -200,9 +200,10 @@ export class LinearKernel {
       // The register-tiled kernel reads each weight once per band of rows, and wins from 2 rows on.
       // 8 bands of 4 rows read the weights a quarter as often as 2 bands; below 32 rows they would
       // compute rows past the end, costing at least as much as more blocks of 8. The 8-band
-      // pipeline takes ~1 s per shape to compile on SwiftShader (compiled at load, even in the
-      // background, it added 3-4 s to loading), so it is compiled when the first long prompt asks
-      // for it, in the background: until it is ready, long prompts use the 2-band one.
+      // pipeline takes seconds per shape to compile on SwiftShader (1 s at 8 outputs per thread,
+      // which compiled at load, even in the background, added 3-4 s to loading; 7 s at 16, on a
+      // slower VM where 8 took 2.5 s), so it is compiled when the first long prompt asks for it,
+      // in the background: until it is ready, long prompts use the 2-band one.
       const tiled = (bands: number) => descriptor(`tiled in registers, ${4 * bands} rows`, linearTiledRegistersSource, { ROW_BANDS: bands });
       const grid = (bands: number) => (rows: number): [number, number] => [Math.ceil(N / 256), Math.ceil(rows / (4 * bands))];
       this.variants = [{ ...matvec, fromRows: 1 }, { pipeline: device.createComputePipeline(tiled(2)), grid: grid(2), fromRows: 2 }];

@@ -5,21 +5,25 @@
 // On a CPU, invocations are the lanes of SIMD registers, every load is a gather costing about as
 // much as a dozen arithmetic operations, workgroup memory is ordinary memory, and each barrier
 // switches between all of a workgroup's invocations: the 64×64 workgroup-memory kernel ran at
-// ~0.2 GFLOP/s there. So each thread computes a block of rows × 8 outputs straight from global
+// ~0.2 GFLOP/s there. So each thread computes a block of rows × 16 outputs straight from global
 // memory, the CPU's caches doing the staging, and the fewer gathers per multiply-add the faster:
-// per 8-element word of K a thread loads and splits its 8 weight words once for all its rows,
+// per 8-element word of K a thread loads and splits its 16 weight words once for all its rows,
 // and the rows' input words are shared within each quad of 4 lanes: all of a workgroup's lanes
 // work on the same rows, lane i of a quad loads rows i, 4 + i, ... of the block and quadBroadcast
 // hands them to the other three (measured on SwiftShader, whose subgroups are one quad: 5-10%
 // faster than subgroupBroadcast; every WebGPU subgroup size is a multiple of 4 lanes). The rows
 // come in bands of 4: ROW_BANDS = 2 (8 rows) for short prompts, 8 (32 rows) for long ones,
 // which read each weight once per 32 rows (measured on SwiftShader: 1.3-1.7× the throughput of
-// 8 rows at 128 rows). Workgroups of 32 threads (256 outputs) divide the widths of GPT-2 up to
-// Large evenly (768 = 3 × 256, 1024, 1280): with 64, a quarter of the N = 768 kernels' threads
-// computed outputs past the end (measured: 1.25-1.35× faster there). Rows, bands and outputs are
-// written out rather than looped over: a software adapter keeps a private array indexed by a
-// loop counter in memory.
-// Dispatch: (ceil(N / 256), ceil(R / (4 · ROW_BANDS))); a workgroup's 32 threads share its rows.
+// 8 rows at 128 rows). 16 outputs per thread rather than 8 load each input word for twice the
+// multiply-adds, where the input's loads and broadcasts were a third of the time (measured on
+// SwiftShader over a 128-token prompt's linear layers: 1.095× the throughput of 8 outputs; 12
+// outputs 1.085×, but 12 divides no power of 2; 24 and 32 no faster than 8 on some shapes).
+// Workgroups of 16 threads (256 outputs) divide the widths of GPT-2 up to Large evenly
+// (768 = 3 × 256, 1024, 1280): with 512 outputs, a third of the N = 768 kernels' threads would
+// compute outputs past the end (such waste measured 1.25-1.35× slower there). Rows, bands and
+// outputs are written out rather than looped over: a software adapter keeps a private array
+// indexed by a loop counter in memory.
+// Dispatch: (ceil(N / 256), ceil(R / (4 · ROW_BANDS))); a workgroup's 16 threads share its rows.
 
 enable subgroups;
 // Every lane runs the whole loop (rows and outputs past the end are clamped, not skipped), so
@@ -28,8 +32,8 @@ diagnostic(off, subgroup_uniformity);
 
 @group(0) @binding(2) var<storage, read> weight: array<MatrixWord>;
 
-const WORKGROUP_SIZE = 32u;
-const OUTPUTS = 8u;
+const WORKGROUP_SIZE = 16u;
+const OUTPUTS = 16u;
 override ROW_BANDS: u32 = 2u; // 2 or 8
 
 /** Four rows' input words, to dot with one weight word. */
@@ -114,6 +118,14 @@ fn main(@builtin(workgroup_id) wid: vec3u, @builtin(local_invocation_index) lid:
   let w5 = min(n0 + 5u, N - 1u) * WORDS_PER_ROW;
   let w6 = min(n0 + 6u, N - 1u) * WORDS_PER_ROW;
   let w7 = min(n0 + 7u, N - 1u) * WORDS_PER_ROW;
+  let w8 = min(n0 + 8u, N - 1u) * WORDS_PER_ROW;
+  let w9 = min(n0 + 9u, N - 1u) * WORDS_PER_ROW;
+  let w10 = min(n0 + 10u, N - 1u) * WORDS_PER_ROW;
+  let w11 = min(n0 + 11u, N - 1u) * WORDS_PER_ROW;
+  let w12 = min(n0 + 12u, N - 1u) * WORDS_PER_ROW;
+  let w13 = min(n0 + 13u, N - 1u) * WORDS_PER_ROW;
+  let w14 = min(n0 + 14u, N - 1u) * WORDS_PER_ROW;
+  let w15 = min(n0 + 15u, N - 1u) * WORDS_PER_ROW;
   // Lane i of a quad loads row 4b + i of each band b (past the last row, the last row again).
   let lastRow = step.rows - 1u;
   let own0 = min(r0 + lane, lastRow);
@@ -132,6 +144,14 @@ fn main(@builtin(workgroup_id) wid: vec3u, @builtin(local_invocation_index) lid:
   var sums5 = OutputSums();
   var sums6 = OutputSums();
   var sums7 = OutputSums();
+  var sums8 = OutputSums();
+  var sums9 = OutputSums();
+  var sums10 = OutputSums();
+  var sums11 = OutputSums();
+  var sums12 = OutputSums();
+  var sums13 = OutputSums();
+  var sums14 = OutputSums();
+  var sums15 = OutputSums();
   for (var k = 0u; k < WORDS_PER_ROW; k++) {
     var x = Bands();
     x.b0 = shareRows(inputWord(own0, k));
@@ -152,6 +172,14 @@ fn main(@builtin(workgroup_id) wid: vec3u, @builtin(local_invocation_index) lid:
     addWeightWord(&sums5, x, splitMatrixWord(weight[w5 + k]));
     addWeightWord(&sums6, x, splitMatrixWord(weight[w6 + k]));
     addWeightWord(&sums7, x, splitMatrixWord(weight[w7 + k]));
+    addWeightWord(&sums8, x, splitMatrixWord(weight[w8 + k]));
+    addWeightWord(&sums9, x, splitMatrixWord(weight[w9 + k]));
+    addWeightWord(&sums10, x, splitMatrixWord(weight[w10 + k]));
+    addWeightWord(&sums11, x, splitMatrixWord(weight[w11 + k]));
+    addWeightWord(&sums12, x, splitMatrixWord(weight[w12 + k]));
+    addWeightWord(&sums13, x, splitMatrixWord(weight[w13 + k]));
+    addWeightWord(&sums14, x, splitMatrixWord(weight[w14 + k]));
+    addWeightWord(&sums15, x, splitMatrixWord(weight[w15 + k]));
   }
   storeOutputSums(sums0, r0, n0);
   storeOutputSums(sums1, r0, n0 + 1u);
@@ -161,4 +189,12 @@ fn main(@builtin(workgroup_id) wid: vec3u, @builtin(local_invocation_index) lid:
   storeOutputSums(sums5, r0, n0 + 5u);
   storeOutputSums(sums6, r0, n0 + 6u);
   storeOutputSums(sums7, r0, n0 + 7u);
+  storeOutputSums(sums8, r0, n0 + 8u);
+  storeOutputSums(sums9, r0, n0 + 9u);
+  storeOutputSums(sums10, r0, n0 + 10u);
+  storeOutputSums(sums11, r0, n0 + 11u);
+  storeOutputSums(sums12, r0, n0 + 12u);
+  storeOutputSums(sums13, r0, n0 + 13u);
+  storeOutputSums(sums14, r0, n0 + 14u);
+  storeOutputSums(sums15, r0, n0 + 15u);
 }
