@@ -201,10 +201,11 @@ export class LinearKernel {
       // 8 bands of 4 rows read the weights a quarter as often as 2 bands; below 32 rows they would
       // compute rows past the end, costing at least as much as more blocks of 8. The 8-band
       // pipeline takes seconds per shape to compile on SwiftShader (1 s at 8 outputs per thread,
-      // which compiled at load, even in the background, added 3-4 s to loading; 7 s at 16, on a
-      // slower VM where 8 took 2.5 s), so it is compiled when the first long prompt asks for it,
-      // in the background: until it is ready, long prompts use the 2-band one.
-      const tiled = (bands: number) => descriptor(`tiled in registers, ${4 * bands} rows`, linearTiledRegistersSource, { ROW_BANDS: bands });
+      // which compiled at load, even in the background, added 3-4 s to loading; 5 s at 16, on a
+      // VM where 8 took 1.6-1.9 s), so it is compiled when the first long prompt asks for it, in
+      // the background: until it is ready, long prompts use the 2-band one (8 outputs, 0.3-0.9 s).
+      const tiled = (bands: number) => descriptor(`tiled in registers, ${4 * bands} rows`, linearTiledRegistersSource,
+        { ROW_BANDS: bands, OUTPUTS: bands === 8 ? 16 : 8 });
       const grid = (bands: number) => (rows: number): [number, number] => [Math.ceil(N / 256), Math.ceil(rows / (4 * bands))];
       this.variants = [{ ...matvec, fromRows: 1 }, { pipeline: device.createComputePipeline(tiled(2)), grid: grid(2), fromRows: 2 }];
       this.deferred = {

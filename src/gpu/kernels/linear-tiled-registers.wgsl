@@ -14,16 +14,17 @@
 // faster than subgroupBroadcast; every WebGPU subgroup size is a multiple of 4 lanes). The rows
 // come in bands of 4: ROW_BANDS = 2 (8 rows) for short prompts, 8 (32 rows) for long ones,
 // which read each weight once per 32 rows (measured on SwiftShader: 1.3-1.7× the throughput of
-// 8 rows at 128 rows). 16 outputs per thread rather than 8 load each input word for twice the
-// multiply-adds, where the input's loads and broadcasts were a third of the time (measured on
-// SwiftShader over a 128-token prompt's linear layers: 1.095× the throughput of 8 outputs; 12
-// outputs 1.085×, but 12 divides no power of 2; 24 and 32 no faster than 8 on some shapes).
-// Workgroups of 16 threads (256 outputs) divide the widths of GPT-2 up to Large evenly
-// (768 = 3 × 256, 1024, 1280): with 512 outputs, a third of the N = 768 kernels' threads would
-// compute outputs past the end (such waste measured 1.25-1.35× slower there). Rows, bands and
-// outputs are written out rather than looped over: a software adapter keeps a private array
-// indexed by a loop counter in memory.
-// Dispatch: (ceil(N / 256), ceil(R / (4 · ROW_BANDS))); a workgroup's 16 threads share its rows.
+// 8 rows at 128 rows). The 32-row pipeline computes OUTPUTS = 16 outputs per thread: each input
+// word loaded serves twice the multiply-adds of 8, where the input's loads and broadcasts were a
+// third of the time (measured on SwiftShader over a 128-token prompt's linear layers: 1.095× the
+// throughput of 8 outputs; 12 outputs 1.085×, but 12 divides no power of 2; 24 and 32 no faster
+// than 8 on some shapes). The 8-row one keeps 8: there 16 measured 0.95-1.05×, and took 3× as long
+// to compile, which it does at load. Workgroups of 256 outputs (16 or 32 threads) divide the
+// widths of GPT-2 up to Large evenly (768 = 3 × 256, 1024, 1280): with 512, a third of the N = 768
+// kernels' threads would compute outputs past the end (such waste measured 1.25-1.35× slower
+// there). Rows, bands and outputs are written out rather than looped over: a software adapter
+// keeps a private array indexed by a loop counter in memory.
+// Dispatch: (ceil(N / 256), ceil(R / (4 · ROW_BANDS))); a workgroup's threads share its rows.
 
 enable subgroups;
 // Every lane runs the whole loop (rows and outputs past the end are clamped, not skipped), so
@@ -32,9 +33,10 @@ diagnostic(off, subgroup_uniformity);
 
 @group(0) @binding(2) var<storage, read> weight: array<MatrixWord>;
 
-const WORKGROUP_SIZE = 16u;
-const OUTPUTS = 16u;
 override ROW_BANDS: u32 = 2u; // 2 or 8
+override OUTPUTS: u32 = 16u; // 8 or 16
+// 256 outputs per workgroup, whichever OUTPUTS.
+override WORKGROUP_SIZE: u32 = 256u / OUTPUTS;
 
 /** Four rows' input words, to dot with one weight word. */
 struct FourRows {
@@ -172,14 +174,16 @@ fn main(@builtin(workgroup_id) wid: vec3u, @builtin(local_invocation_index) lid:
     addWeightWord(&sums5, x, splitMatrixWord(weight[w5 + k]));
     addWeightWord(&sums6, x, splitMatrixWord(weight[w6 + k]));
     addWeightWord(&sums7, x, splitMatrixWord(weight[w7 + k]));
-    addWeightWord(&sums8, x, splitMatrixWord(weight[w8 + k]));
-    addWeightWord(&sums9, x, splitMatrixWord(weight[w9 + k]));
-    addWeightWord(&sums10, x, splitMatrixWord(weight[w10 + k]));
-    addWeightWord(&sums11, x, splitMatrixWord(weight[w11 + k]));
-    addWeightWord(&sums12, x, splitMatrixWord(weight[w12 + k]));
-    addWeightWord(&sums13, x, splitMatrixWord(weight[w13 + k]));
-    addWeightWord(&sums14, x, splitMatrixWord(weight[w14 + k]));
-    addWeightWord(&sums15, x, splitMatrixWord(weight[w15 + k]));
+    if (OUTPUTS == 16u) {
+      addWeightWord(&sums8, x, splitMatrixWord(weight[w8 + k]));
+      addWeightWord(&sums9, x, splitMatrixWord(weight[w9 + k]));
+      addWeightWord(&sums10, x, splitMatrixWord(weight[w10 + k]));
+      addWeightWord(&sums11, x, splitMatrixWord(weight[w11 + k]));
+      addWeightWord(&sums12, x, splitMatrixWord(weight[w12 + k]));
+      addWeightWord(&sums13, x, splitMatrixWord(weight[w13 + k]));
+      addWeightWord(&sums14, x, splitMatrixWord(weight[w14 + k]));
+      addWeightWord(&sums15, x, splitMatrixWord(weight[w15 + k]));
+    }
   }
   storeOutputSums(sums0, r0, n0);
   storeOutputSums(sums1, r0, n0 + 1u);
@@ -189,12 +193,14 @@ fn main(@builtin(workgroup_id) wid: vec3u, @builtin(local_invocation_index) lid:
   storeOutputSums(sums5, r0, n0 + 5u);
   storeOutputSums(sums6, r0, n0 + 6u);
   storeOutputSums(sums7, r0, n0 + 7u);
-  storeOutputSums(sums8, r0, n0 + 8u);
-  storeOutputSums(sums9, r0, n0 + 9u);
-  storeOutputSums(sums10, r0, n0 + 10u);
-  storeOutputSums(sums11, r0, n0 + 11u);
-  storeOutputSums(sums12, r0, n0 + 12u);
-  storeOutputSums(sums13, r0, n0 + 13u);
-  storeOutputSums(sums14, r0, n0 + 14u);
-  storeOutputSums(sums15, r0, n0 + 15u);
+  if (OUTPUTS == 16u) {
+    storeOutputSums(sums8, r0, n0 + 8u);
+    storeOutputSums(sums9, r0, n0 + 9u);
+    storeOutputSums(sums10, r0, n0 + 10u);
+    storeOutputSums(sums11, r0, n0 + 11u);
+    storeOutputSums(sums12, r0, n0 + 12u);
+    storeOutputSums(sums13, r0, n0 + 13u);
+    storeOutputSums(sums14, r0, n0 + 14u);
+    storeOutputSums(sums15, r0, n0 + 15u);
+  }
 }
