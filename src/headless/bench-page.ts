@@ -1,9 +1,10 @@
 // The page behind `npm run bench`: saves a model in the app's storage, then loads it in the
 // engine worker on the backend asked for and times loading, prompt processing and decoding
 // through the engine's own API. Around those timings it measures the read bandwidth of what does
-// the work: on WebGPU the adapter's (and profiles each kernel on a device of its own), on the CPU
-// the WASM SIMD read loop's with as many threads as the engine uses (and it times a decode step's
-// linear layers alone).
+// the work: on WebGPU the adapter's, on a device of its own, where it then times decode steps of
+// the same model between reads of the bandwidth (interleaved-decode.ts) and profiles each kernel;
+// on the CPU the WASM SIMD read loop's with as many threads as the engine uses (and it times a
+// decode step's linear layers alone).
 // Results are plain JSON so they cross Playwright's page boundary.
 import { availableKernelThreads } from '../cpu/web-kernel-thread.ts';
 import { createGpuContext } from '../gpu/device.ts';
