@@ -34,6 +34,8 @@ function formatTable(result: BenchResult): string {
   const decodeMs = result[`decode_ms_per_token_ctx${DECODE_CONTEXTS[0]}`];
   const cpu = result.backend === 'cpu';
   const threads = `${result.threads} thread${result.threads === 1 ? '' : 's'}`;
+  const engineRunsFraction = `${result.decode_bandwidth_fraction_engine_runs.toFixed(2)} ` +
+    '(the median of the runs, each against the read bandwidth measured right after its decode)';
   const rows: [string, string][] = [
     ['model', `GPT-2 ${result.model} shape, random weights, ${result.weights_dtype} matrices (${(result.weight_bytes / 2 ** 20).toFixed(0)} MiB), ${result.matrix_arithmetic} arithmetic`],
     ['backend', cpu ? `CPU (${result.adapter}; cross-origin isolated: ${result.cross_origin_isolated ? 'yes' : 'no'})` : `WebGPU (${result.adapter})`],
@@ -53,10 +55,8 @@ function formatTable(result: BenchResult): string {
       ? [['decode vs read bandwidth', `${result.decode_bandwidth_fraction.toFixed(2)} ` +
           `(the median of ${result.interleaved.fractions.length} decode steps at context ${result.interleaved.context}, ` +
           `each between two reads: ${quartiles(result.interleaved.fractions)})`],
-        ['  in the engine\'s runs', `${result.decode_bandwidth_fraction_engine_runs.toFixed(2)} ` +
-          '(the median of the runs, each against the read bandwidth measured right after its decode)']] satisfies [string, string][]
-      : [['decode vs read bandwidth', `${result.decode_bandwidth_fraction.toFixed(2)} ` +
-          '(the median of the runs, each against the read bandwidth measured right after its decode)']] satisfies [string, string][]),
+        ['  in the engine\'s runs', engineRunsFraction]] satisfies [string, string][]
+      : [['decode vs read bandwidth', engineRunsFraction]] satisfies [string, string][]),
     ['prompt processing vs decoding', `${result.prefill_speedup_per_token.toFixed(1)}× faster per token (the median of the runs)`],
     ...result.runs.map((run, i): [string, string] => [`run ${i + 1}`,
       `prompt ${(run.prefill_ms / result.prefill_tokens).toFixed(1)} ms/token, ` + DECODE_CONTEXTS.map((context) =>

@@ -214,7 +214,8 @@ async function runOnGpu(request: BenchRequest): Promise<BenchResult> {
     let interleaved: InterleavedDecode;
     try {
       interleaved = await measureInterleavedDecode(gpu.device, probe, { configUrl: request.configUrl,
-        weightsUrl: request.weightsUrl, weightsDtype, context, steps: INTERLEAVED_STEPS, read: readBandwidth });
+        weightsUrl: request.weightsUrl, weightsDtype, decodeWeightBytes: decodeWeightBytesOf(timings.info), context,
+        steps: INTERLEAVED_STEPS, read: readBandwidth });
     } finally {
       probe.destroy();
     }
@@ -254,6 +255,13 @@ async function runOnCpu(request: BenchRequest): Promise<BenchResult> {
   return { ...summarise(request, timings, readBandwidth), read_bandwidth_single_thread_gbs: readBandwidth.singleThreadGbPerSecond, profile };
 }
 
+/** What one decode step reads: every weight but the unused rows of wpe. */
+function decodeWeightBytesOf({ config, weightBytes, weightsDtype }: ModelInfo): number {
+  // wpe is stored as the matrices are, but stays f32 under int8 (a token reads one row of it).
+  const wpeBytesPerElement = weightsDtype === 'f16' ? 2 : 4;
+  return weightBytes - (config.nCtx - 1) * config.nEmbd * wpeBytesPerElement;
+}
+
 /** decode_ms_per_token_ctx<N> for every context asked for. */
 function decodeFields(request: BenchRequest, msByContext: Record<number, number>): Record<`decode_ms_per_token_ctx${number}`, number> {
   return Object.fromEntries(request.decodeContexts.map((context) => [`decode_ms_per_token_ctx${context}`, msByContext[context]]));
@@ -262,9 +270,7 @@ function decodeFields(request: BenchRequest, msByContext: Record<number, number>
 function summarise(request: BenchRequest, timings: EngineTimings, readBandwidth: Pick<ReadBandwidth, 'bytes' | 'gbPerSecond'>): Omit<BenchResult, 'profile'> {
   const { info, loadMs, prefillMs, decodeMsPerToken, runs } = timings;
   const { config } = info;
-  // wpe is stored as the matrices are, but stays f32 under int8 (a token reads one row of it).
-  const wpeBytesPerElement = info.weightsDtype === 'f16' ? 2 : 4;
-  const decodeWeightBytes = info.weightBytes - (config.nCtx - 1) * config.nEmbd * wpeBytesPerElement;
+  const decodeWeightBytes = decodeWeightBytesOf(info);
   const firstDecodeMs = decodeMsPerToken[request.decodeContexts[0]];
   const decodeBandwidth = decodeWeightBytes / firstDecodeMs / 1e6;
   const ratios = pairedRatios(runs, decodeWeightBytes, request.promptTokens, request.decodeContexts[0]);

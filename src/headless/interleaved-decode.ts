@@ -24,6 +24,8 @@ export interface InterleavedRequest {
   weightsUrl: string;
   /** The matrices as the engine stored them. */
   weightsDtype: Exclude<WeightsDtype, 'int8'>;
+  /** What one decode step reads (the engine's model's: the same file, stored the same way). */
+  decodeWeightBytes: number;
   /** Each step decodes the token at position context - 1, attending over `context` positions. */
   context: number;
   steps: number;
@@ -52,9 +54,6 @@ export async function measureInterleavedDecode(device: GPUDevice, probe: ReadBan
   try {
     const config = await loadWeights(parser, source, weights, { matrixDtype: request.weightsDtype });
     model = new Gpt2Gpu(device, config, weights);
-    // wpe's unused rows are not read, as in summarise (bench-page.ts).
-    const wpeBytesPerElement = weights.matrixDtype === 'f16' ? 2 : 4;
-    const decodeWeightBytes = weights.byteLength - (config.nCtx - 1) * config.nEmbd * wpeBytesPerElement;
 
     // No prompt first: a step's work does not depend on what the cache holds, and a long prompt
     // would start compiling the long-prompt kernels in the background, on the cores being timed.
@@ -75,7 +74,7 @@ export async function measureInterleavedDecode(device: GPUDevice, probe: ReadBan
       stepMs.push(await step());
       readGbPerSecond.push(await read());
     }
-    const fractions = interleavedFractions(stepMs, readGbPerSecond, decodeWeightBytes);
+    const fractions = interleavedFractions(stepMs, readGbPerSecond, request.decodeWeightBytes);
     return { context: request.context, stepMs, readGbPerSecond, fractions, fraction: median(fractions) };
   } finally {
     model?.destroy();
