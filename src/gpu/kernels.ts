@@ -17,6 +17,8 @@ import linearTiledSource from './kernels/linear-tiled.wgsl?raw';
 import linearTiledRegistersSource from './kernels/linear-tiled-registers.wgsl?raw';
 import linearMatvecSource from './kernels/linear-matvec.wgsl?raw';
 import linearMatvecSubgroupsSource from './kernels/linear-matvec-subgroups.wgsl?raw';
+import linearMatvecInputSource from './kernels/linear-matvec-input.wgsl?raw';
+import linearMatvecInputBroadcastSource from './kernels/linear-matvec-input-broadcast.wgsl?raw';
 import kvCacheWriteSource from './kernels/kv-cache-write.wgsl?raw';
 import attentionScoresSource from './kernels/attention-scores.wgsl?raw';
 import attentionOutputSource from './kernels/attention-output.wgsl?raw';
@@ -193,7 +195,10 @@ export class LinearKernel {
         grid: () => workgroupGrid(Math.ceil(N / 4 / blocks)) };
     } else {
       const workgroupSize = tuning.softwareAdapter ? 16 : 64;
-      matvec = { pipeline: pipeline('matvec', linearMatvecSource, { WORKGROUP_SIZE: workgroupSize }),
+      // With subgroups (here, a software adapter's), a quad of threads shares the input's loads.
+      const [name, inputSource] = tuning.subgroups ? ['matvec, input by quad broadcast', linearMatvecInputBroadcastSource]
+        : ['matvec', linearMatvecInputSource];
+      matvec = { pipeline: pipeline(name, `${linearMatvecSource}\n${inputSource}`, { WORKGROUP_SIZE: workgroupSize }),
         grid: () => workgroupGrid(Math.ceil(N / MATVEC_OUTPUTS_PER_THREAD / workgroupSize)) };
     }
     if (tuning.softwareAdapter && tuning.subgroups) {
