@@ -9,10 +9,12 @@
 // memory, the CPU's caches doing the staging, and the fewer gathers per multiply-add the faster:
 // per 8-element word of K a thread loads and splits its 16 weight words once for all its rows,
 // and the rows' input words are shared within each quad of 4 lanes: all of a workgroup's lanes
-// work on the same rows, lane i of a quad loads rows i, 4 + i, ... of the block and quadBroadcast
-// hands them to the other three (measured on SwiftShader, whose subgroups are one quad: 5-10%
-// faster than subgroupBroadcast; every WebGPU subgroup size is a multiple of 4 lanes). The rows
-// come in bands of 4: ROW_BANDS = 2 (8 rows) for short prompts, 8 (32 rows) for long ones,
+// work on the same rows, lane i of a quad loads rows i, 4 + i, ... of the block and quad swaps
+// hand them to the other three, so lane i holds the rows in its own order (lane i ^ j's in slot
+// j, sorted out when the sums are stored). Measured on SwiftShader, whose subgroups are one quad:
+// quadBroadcast 5-10% faster than subgroupBroadcast, and the swaps 1.05-1.10× the throughput of
+// quadBroadcast over a 128-token prompt's linear layers; every WebGPU subgroup size is a
+// multiple of 4 lanes. The rows come in bands of 4: ROW_BANDS = 2 (8 rows) for short prompts, 8 (32 rows) for long ones,
 // which read each weight once per 32 rows (measured on SwiftShader: 1.3-1.7× the throughput of
 // 8 rows at 128 rows). The 32-row pipeline computes OUTPUTS = 16 outputs per thread: each input
 // word loaded serves twice the multiply-adds of 8, where the input's loads and broadcasts were a
@@ -28,7 +30,7 @@
 
 enable subgroups;
 // Every lane runs the whole loop (rows and outputs past the end are clamped, not skipped), so
-// every lane reaches each quadBroadcast; the analysis cannot see that through the loop.
+// every lane reaches each quad swap; the analysis cannot see that through the loop.
 diagnostic(off, subgroup_uniformity);
 
 @group(0) @binding(2) var<storage, read> weight: array<MatrixWord>;
@@ -58,12 +60,12 @@ struct OutputSums {
   b4: vec4<f32>, b5: vec4<f32>, b6: vec4<f32>, b7: vec4<f32>,
 }
 
-/** The word of each of the quad's lanes 0..3. */
+/** The word of each of the quad's lanes: in r<j>, lane lane ^ j's (the lane's own in r0). */
 fn shareRows(own: Split8) -> FourRows {
-  return FourRows(Split8(quadBroadcast(own.even, 0u), quadBroadcast(own.odd, 0u)),
-                  Split8(quadBroadcast(own.even, 1u), quadBroadcast(own.odd, 1u)),
-                  Split8(quadBroadcast(own.even, 2u), quadBroadcast(own.odd, 2u)),
-                  Split8(quadBroadcast(own.even, 3u), quadBroadcast(own.odd, 3u)));
+  return FourRows(own,
+                  Split8(quadSwapX(own.even), quadSwapX(own.odd)),
+                  Split8(quadSwapY(own.even), quadSwapY(own.odd)),
+                  Split8(quadSwapDiagonal(own.even), quadSwapDiagonal(own.odd)));
 }
 
 fn dots(x: FourRows, w: Split8) -> vec4<f32> {
@@ -86,22 +88,24 @@ fn addWeightWord(sums: ptr<function, OutputSums>, x: Bands, w: Split8) {
   }
 }
 
-fn storeRows(rows: vec4<f32>, row0: u32, n: u32) {
-  for (var i = 0u; i < 4u; i++) {
-    if (row0 + i < step.rows && n < N) { storeOutput(row0 + i, n, rows[i] * DOT_SCALE); }
+/** Stores a band's sums for output n: sums[j] is row row0 + (lane ^ j), as shareRows hands them out. */
+fn storeRows(rows: vec4<f32>, row0: u32, n: u32, lane: u32) {
+  for (var j = 0u; j < 4u; j++) {
+    let row = row0 + (lane ^ j);
+    if (row < step.rows && n < N) { storeOutput(row, n, rows[j] * DOT_SCALE); }
   }
 }
 
-fn storeOutputSums(sums: OutputSums, r0: u32, n: u32) {
-  storeRows(sums.b0, r0, n);
-  storeRows(sums.b1, r0 + 4u, n);
+fn storeOutputSums(sums: OutputSums, r0: u32, n: u32, lane: u32) {
+  storeRows(sums.b0, r0, n, lane);
+  storeRows(sums.b1, r0 + 4u, n, lane);
   if (ROW_BANDS == 8u) {
-    storeRows(sums.b2, r0 + 8u, n);
-    storeRows(sums.b3, r0 + 12u, n);
-    storeRows(sums.b4, r0 + 16u, n);
-    storeRows(sums.b5, r0 + 20u, n);
-    storeRows(sums.b6, r0 + 24u, n);
-    storeRows(sums.b7, r0 + 28u, n);
+    storeRows(sums.b2, r0 + 8u, n, lane);
+    storeRows(sums.b3, r0 + 12u, n, lane);
+    storeRows(sums.b4, r0 + 16u, n, lane);
+    storeRows(sums.b5, r0 + 20u, n, lane);
+    storeRows(sums.b6, r0 + 24u, n, lane);
+    storeRows(sums.b7, r0 + 28u, n, lane);
   }
 }
 
@@ -185,22 +189,22 @@ fn main(@builtin(workgroup_id) wid: vec3u, @builtin(local_invocation_index) lid:
       addWeightWord(&sums15, x, splitMatrixWord(weight[w15 + k]));
     }
   }
-  storeOutputSums(sums0, r0, n0);
-  storeOutputSums(sums1, r0, n0 + 1u);
-  storeOutputSums(sums2, r0, n0 + 2u);
-  storeOutputSums(sums3, r0, n0 + 3u);
-  storeOutputSums(sums4, r0, n0 + 4u);
-  storeOutputSums(sums5, r0, n0 + 5u);
-  storeOutputSums(sums6, r0, n0 + 6u);
-  storeOutputSums(sums7, r0, n0 + 7u);
+  storeOutputSums(sums0, r0, n0, lane);
+  storeOutputSums(sums1, r0, n0 + 1u, lane);
+  storeOutputSums(sums2, r0, n0 + 2u, lane);
+  storeOutputSums(sums3, r0, n0 + 3u, lane);
+  storeOutputSums(sums4, r0, n0 + 4u, lane);
+  storeOutputSums(sums5, r0, n0 + 5u, lane);
+  storeOutputSums(sums6, r0, n0 + 6u, lane);
+  storeOutputSums(sums7, r0, n0 + 7u, lane);
   if (OUTPUTS == 16u) {
-    storeOutputSums(sums8, r0, n0 + 8u);
-    storeOutputSums(sums9, r0, n0 + 9u);
-    storeOutputSums(sums10, r0, n0 + 10u);
-    storeOutputSums(sums11, r0, n0 + 11u);
-    storeOutputSums(sums12, r0, n0 + 12u);
-    storeOutputSums(sums13, r0, n0 + 13u);
-    storeOutputSums(sums14, r0, n0 + 14u);
-    storeOutputSums(sums15, r0, n0 + 15u);
+    storeOutputSums(sums8, r0, n0 + 8u, lane);
+    storeOutputSums(sums9, r0, n0 + 9u, lane);
+    storeOutputSums(sums10, r0, n0 + 10u, lane);
+    storeOutputSums(sums11, r0, n0 + 11u, lane);
+    storeOutputSums(sums12, r0, n0 + 12u, lane);
+    storeOutputSums(sums13, r0, n0 + 13u, lane);
+    storeOutputSums(sums14, r0, n0 + 14u, lane);
+    storeOutputSums(sums15, r0, n0 + 15u, lane);
   }
 }
