@@ -34,7 +34,7 @@ const OUTPUTS_PER_THREAD = 8u;
 fn main(@builtin(global_invocation_id) gid: vec3u, @builtin(num_workgroups) groups: vec3u,
         @builtin(local_invocation_index) lid: u32) {
   let n0 = (gid.x + gid.y * groups.x * WORKGROUP_SIZE) * OUTPUTS_PER_THREAD;
-  // Past the last row row N - 1 is read again and its sum not stored.
+  // Past the last row, row N - 1 is read again and its sum not stored.
   let row0 = min(n0, N - 1u) * QUADS_PER_ROW;
   let row1 = min(n0 + 1u, N - 1u) * QUADS_PER_ROW;
   let row2 = min(n0 + 2u, N - 1u) * QUADS_PER_ROW;
