@@ -4,28 +4,28 @@
 //
 // On a CPU, invocations are the lanes of SIMD registers, every load is a gather costing about as
 // much as a dozen arithmetic operations, workgroup memory is ordinary memory, and each barrier
-// switches between all of a workgroup's invocations: the 64×64 workgroup-memory kernel ran at
-// ~0.2 GFLOP/s there. So each thread computes a block of rows × 16 outputs straight from global
-// memory, the CPU's caches doing the staging, and the fewer gathers per multiply-add the faster:
-// per 8-element word of K a thread loads and splits its 16 weight words once for all its rows,
-// and the rows' input words are shared within each quad of 4 lanes: all of a workgroup's lanes
-// work on the same rows, lane i of a quad loads rows i, 4 + i, ... of the block and quad swaps
-// hand them to the other three, so lane i holds the rows in its own order (lane i ^ j's in slot
-// j, sorted out when the sums are stored). Measured on SwiftShader, whose subgroups are one quad:
-// quadBroadcast 5-10% faster than subgroupBroadcast, and the swaps 1.05-1.10× the throughput of
-// quadBroadcast over a 128-token prompt's linear layers; every WebGPU subgroup size is a
-// multiple of 4 lanes. The rows come in bands of 4: ROW_BANDS = 2 (8 rows) for short prompts, 8 (32 rows) for long ones,
-// which read each weight once per 32 rows (measured on SwiftShader: 1.3-1.7× the throughput of
-// 8 rows at 128 rows). The 32-row pipeline computes OUTPUTS = 16 outputs per thread: each input
-// word loaded serves twice the multiply-adds of 8, where the input's loads and broadcasts were a
-// third of the time (measured on SwiftShader over a 128-token prompt's linear layers: 1.095× the
-// throughput of 8 outputs; 12 outputs 1.085×, but 12 divides no power of 2; 24 and 32 no faster
-// than 8 on some shapes). The 8-row one keeps 8: there 16 measured 0.95-1.05×, and took 3× as long
-// to compile, which it does at load. Workgroups of 256 outputs (16 or 32 threads) divide the
-// widths of GPT-2 up to Large evenly (768 = 3 × 256, 1024, 1280): with 512, a third of the N = 768
-// kernels' threads would compute outputs past the end (such waste measured 1.25-1.35× slower
-// there). Rows, bands and outputs are written out rather than looped over: a software adapter
-// keeps a private array indexed by a loop counter in memory.
+// switches between all of a workgroup's invocations: the 64×64 workgroup-memory kernel ran at ~0.2
+// GFLOP/s there. So each thread computes a block of rows × 16 outputs straight from global memory,
+// the CPU's caches doing the staging, and the fewer gathers per multiply-add the faster: per
+// 8-element word of K a thread loads and splits its 16 weight words once for all its rows, and the
+// rows' input words are shared within each quad of 4 lanes: all of a workgroup's lanes work on the
+// same rows, lane i of a quad loads rows i, 4 + i, ... of the block and quad swaps hand them to the
+// other three, so lane i holds the rows in its own order (lane i ^ j's in slot j, sorted out when
+// the sums are stored). Measured on SwiftShader, whose subgroups are one quad: quadBroadcast 5-10%
+// faster than subgroupBroadcast, and the swaps 1.05-1.10× the throughput of quadBroadcast over a
+// 128-token prompt's linear layers; every WebGPU subgroup size is a multiple of 4 lanes. The rows
+// come in bands of 4: ROW_BANDS = 2 (8 rows) for short prompts, 8 (32 rows) for long ones, which
+// read each weight once per 32 rows (measured on SwiftShader: 1.3-1.7× the throughput of 8 rows at
+// 128 rows). The 32-row pipeline computes OUTPUTS = 16 outputs per thread: each input word loaded
+// serves twice the multiply-adds of 8, where the input's loads and broadcasts were a third of the
+// time (measured on SwiftShader over a 128-token prompt's linear layers: 1.095× the throughput of 8
+// outputs; 12 outputs 1.085×, but 12 divides no power of 2; 24 and 32 no faster than 8 on some
+// shapes). The 8-row one keeps 8: there 16 measured 0.95-1.05×, and took 3× as long to compile,
+// which it does at load. Workgroups of 256 outputs (16 or 32 threads) divide the widths of GPT-2 up
+// to Large evenly (768 = 3 × 256, 1024, 1280): with 512, a third of the N = 768 kernels' threads
+// would compute outputs past the end (such waste measured 1.25-1.35× slower there). Rows, bands and
+// outputs are written out rather than looped over: a software adapter keeps a private array indexed
+// by a loop counter in memory.
 // Dispatch: (ceil(N / 256), ceil(R / (4 · ROW_BANDS))); a workgroup's threads share its rows.
 
 enable subgroups;
