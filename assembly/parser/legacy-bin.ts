@@ -1,6 +1,7 @@
 // The legacy gpt2_weights.bin export (little-endian): u32 count, then per tensor u32 name_len,
 // name (UTF-8), u32 ndims, u32 dims[ndims], f32 data[prod(dims)]; nothing after the last
-// tensor. Each record is checked against the file size before its data is read.
+// tensor. Each record is checked against the file size before its data is read. ndims 0 is a
+// scalar (one f32): exports of old checkpoints write their attn.masked_bias buffers that way.
 import { SOURCE_F32 } from './convert';
 import { fail, shapeText, shown } from './errors';
 import { FileReader } from './file-reader';
@@ -12,8 +13,8 @@ import { isValidUtf8 } from './utf8';
 const MAX_TENSORS: u32 = 100_000;
 const MAX_NAME_BYTES: u32 = 1024;
 const MAX_RANK: u32 = 8;
-// name_len, ndims, one dim and one f32: the least a tensor record can take.
-const MIN_RECORD_BYTES: u64 = 16;
+// name_len, ndims 0 and one f32: the least a tensor record (a scalar) can take.
+const MIN_RECORD_BYTES: u64 = 12;
 
 const STAGE_COUNT = 0;
 const STAGE_NAME_LENGTH = 1;
@@ -124,9 +125,10 @@ export class LegacyBinReader extends FileReader {
       this.field.start(4);
     } else if (this.stage == STAGE_RANK) {
       const rank = load<u32>(field);
-      if (rank < 1 || rank > MAX_RANK) {
-        return fail(`tensor ${shown(this.name)} has ${rank} dimensions (at byte ${fieldStart}); expected 1 to ${MAX_RANK}: the file is damaged — download it again`);
+      if (rank > MAX_RANK) {
+        return fail(`tensor ${shown(this.name)} has ${rank} dimensions (at byte ${fieldStart}); expected 0 to ${MAX_RANK}: the file is damaged — download it again`);
       }
+      if (rank == 0) return this.readDims(field, 0);
       if (this.position + 4 * rank > this.fileSize) return this.pastEnd(`tensor ${shown(this.name)}'s shape`, <f64>(this.position + 4 * rank));
       this.stage = STAGE_DIMS;
       this.field.start(4 * rank);

@@ -382,15 +382,19 @@ describe('legacy gpt2_weights.bin', () => {
     );
   });
 
-  it('rejects bad ranks, zero dimensions and dims running past the end', async () => {
+  it('rejects bad ranks, zero dimensions, scalars where a weight belongs and dims running past the end', async () => {
     const name = new TextEncoder().encode('wte.weight');
     const record = (...fields: Uint8Array[]) => concat([u32(1), u32(name.length), name, ...fields]);
-    await expectFormatError(loadLegacy(record(u32(9), new Uint8Array(40))), 'tensor wte.weight has 9 dimensions (at byte 18); expected 1 to 8: the file is damaged — download it again');
-    await expectFormatError(loadLegacy(record(u32(0), new Uint8Array(8))), 'tensor wte.weight has 0 dimensions');
+    await expectFormatError(loadLegacy(record(u32(9), new Uint8Array(40))), 'tensor wte.weight has 9 dimensions (at byte 18); expected 0 to 8: the file is damaged — download it again');
+    await expectFormatError(loadLegacy(record(u32(0), new Uint8Array(4))),
+      'tensor wte.weight has shape [] but the config (vocab_size 37, n_embd 9) needs [37, 9]: the config does not belong to this checkpoint — use the config file that came with it',
+    );
     await expectFormatError(loadLegacy(record(u32(2), u32(37), u32(0), new Uint8Array(4))), 'tensor wte.weight has shape [37, 0] with a zero dimension: the file is damaged — download it again');
     await expectFormatError(loadLegacy(record(u32(8), u32(1), new Uint8Array(4))), "file ends at byte 30 but tensor wte.weight's shape needs bytes up to 54");
+    // A scalar takes one f32: the other four bytes are past the last tensor.
     const tab = text('h.0\tln');
-    await expectFormatError(loadLegacy(concat([u32(1), u32(tab.length), tab, u32(0), new Uint8Array(8)])), 'tensor h.0\\x09ln has 0 dimensions');
+    await expectFormatError(loadLegacy(concat([u32(1), u32(tab.length), tab, u32(0), new Uint8Array(8)])), 'the file has 4 bytes after its last tensor (it holds 1 tensors; the extra bytes start at byte 22)');
+    await expectFormatError(loadLegacy(concat([u32(1), u32(tab.length), tab, u32(0), new Uint8Array(2)])), 'file ends at byte 20 but tensor h.0\\x09ln needs bytes up to 22');
   });
 
   it('rejects data running past the end of the file', async () => {

@@ -8,6 +8,7 @@ import {
   TINY_CONFIG,
   createParser,
   differingSlots,
+  encodeLegacyBin,
   expectedSlots,
   fixture,
   halfToFloat,
@@ -116,6 +117,27 @@ describe('legacy gpt2_weights.bin fixture', () => {
     expect(legacy.sink.slots).toEqual(safetensors.sink.slots);
     expect(differingSlots(legacy.sink.data, safetensors.sink.data)).toEqual([]);
     expect(differingSlots(legacy.sink.data, expectedSlots(TINY_CONFIG, readLegacyBin(legacyFile), 'f32'))).toEqual([]);
+  });
+
+  it('skips the mask buffers of an export from an old checkpoint: [1, 1, ctx, ctx] attn.bias and 0-dimensional attn.masked_bias', async () => {
+    const { nCtx, nLayer } = TINY_CONFIG;
+    const causalMask = new Float32Array(nCtx * nCtx).map((_, i) => (i % nCtx <= Math.floor(i / nCtx) ? 1 : 0));
+    const withBuffers = readLegacyBin(legacyFile).flatMap((tensor) => {
+      const layer = /^transformer\.h\.(\d+)\.ln_1\.bias$/.exec(tensor.name)?.[1];
+      if (layer === undefined) return [tensor];
+      // Where HF's state dict has them: after ln_1, before c_attn.
+      return [
+        tensor,
+        { name: `transformer.h.${layer}.attn.bias`, dtype: 'F32', shape: [1, 1, nCtx, nCtx], bytes: new Uint8Array(causalMask.buffer) },
+        { name: `transformer.h.${layer}.attn.masked_bias`, dtype: 'F32', shape: [], bytes: new Uint8Array(Float32Array.of(-1e4).buffer) },
+      ];
+    });
+    expect(withBuffers.filter((tensor) => tensor.shape.length === 0)).toHaveLength(nLayer);
+    const exported = encodeLegacyBin(withBuffers);
+    const legacy = await load(parser, { format: 'legacy-bin', config: configText, files: [memoryFile('gpt2_weights.bin', exported, 4093)] });
+    const safetensors = await load(parser, { format: 'safetensors', config: configJson, files: [memoryFile('model.safetensors', f32File)] });
+    expect(legacy.sink.coverageProblems()).toEqual([]);
+    expect(differingSlots(legacy.sink.data, safetensors.sink.data)).toEqual([]);
   });
 
   it('gives identical f16 slots for odd-sized and 1 MiB chunks', async () => {
