@@ -140,6 +140,22 @@ export class Gpt2Cpu implements Gpt2Model {
     return this.cpu.floats(this.logits, this.config.vocabSize).slice();
   }
 
+  /** Every position's next-token logits, (T, vocab), for `tokens` from position 0: scoring a whole text. */
+  async allLogits(tokens: ArrayLike<number>): Promise<Float32Array> {
+    const tokenIds = checkedTokenIds(this.config, tokens, 0);
+    const T = tokenIds.length;
+    const { vocabSize } = this.config;
+    new Uint32Array(this.cpu.memory.buffer, this.tokenIds, T).set(tokenIds);
+    this.blocks(T, 0);
+    const logits = new Float32Array(T * vocabSize);
+    for (let first = 0; first < T; first += HEAD_ROWS) {
+      const rows = Math.min(HEAD_ROWS, T - first);
+      this.head(first, rows);
+      logits.set(this.cpu.floats(this.logits, rows * vocabSize), first * vocabSize);
+    }
+    return logits;
+  }
+
   /** The CPU has nothing to overlap: each step runs when the last one is done. */
   decodeGreedy(token: number, pos0: number, steps: number): AsyncGenerator<number, void, undefined> {
     return greedyStepByStep(this, token, pos0, steps);
