@@ -2,9 +2,11 @@
 // Starts the app: the engine worker, the stores, and the <gpt2-app> they are handed to. This is the
 // only place that creates them, so components never reach for a shared instance. It also registers
 // the service worker, whose news (offline ready, update waiting) the update banner shows.
-//   ?model=<id>  loads a saved or catalog model on start (downloading it if needed)
+//   ?model=<id>  loads a saved or catalog model on start (downloading it if needed); ?model= loads none
+//   (without it the model used last is loaded, or on a first start with nothing saved, the demo model)
 //   ?hub=<url>   downloads catalog models from this hub instead of the one in the settings
 import { registerSW } from 'virtual:pwa-register';
+import { DEMO_MODEL } from './models/demo-model.ts';
 import { ConversationStore } from './ui/conversation-store.ts';
 import './ui/gpt2-app.ts';
 import { SettingsStore } from './ui/settings.ts';
@@ -28,6 +30,7 @@ try {
   app.engine = startEngine();
   app.settingsStore = new SettingsStore(localStorage);
   app.startModelId = params.get('model');
+  app.firstRunModelId = DEMO_MODEL.id;
   app.hubUrlOverride = params.get('hub');
   root.replaceChildren(app);
 } catch (error) {

@@ -19,6 +19,9 @@ export interface CatalogEntry {
   downloadBytes: number;
 }
 
+/** What the model list needs of a model it offers for download. */
+export type ModelChoice = Pick<CatalogEntry, 'id' | 'label' | 'downloadBytes'>;
+
 const gpt2Shape = (nEmbd: number, nLayer: number, nHead: number): Gpt2Config => ({ vocabSize: 50257, nCtx: 1024, nEmbd, nLayer, nHead });
 
 export const MODEL_CATALOG: readonly CatalogEntry[] = [

@@ -6,12 +6,14 @@
 // the saved conversation and the list of saved models have been read.
 import { css, html, LitElement } from 'lit';
 import { customElement, property, state } from 'lit/decorators.js';
-import { MODEL_CATALOG } from '../models/catalog.ts';
+import { MODEL_CATALOG, type ModelChoice } from '../models/catalog.ts';
+import { DEMO_MODEL } from '../models/demo-model.ts';
 import type { AppEngine } from './app-engine.ts';
 import { ChatController } from './chat-controller.ts';
 import './chat-log.ts';
 import type { ConversationStore } from './conversation-store.ts';
 import './error-list.ts';
+import { formatBytes } from './format.ts';
 import type { AppError } from './error-list.ts';
 import { ModelController } from './model-controller.ts';
 import './model-picker.ts';
@@ -20,6 +22,11 @@ import './prompt-box.ts';
 import './settings-panel.ts';
 import { validateSettings, type AppSettings, type SettingsStore } from './settings.ts';
 import './speed-readout.ts';
+
+/** The model list: the built-in demo first, then the hub's checkpoints, smallest first. */
+const MODEL_CHOICES: readonly ModelChoice[] = [DEMO_MODEL, ...MODEL_CATALOG];
+/** What the demo model's note suggests instead: the smallest real GPT-2. */
+const GPT2_SMALL = MODEL_CATALOG.find((entry) => entry.id === 'gpt2')!;
 
 @customElement('gpt2-app')
 export class Gpt2App extends LitElement {
@@ -112,8 +119,11 @@ export class Gpt2App extends LitElement {
   @property({ attribute: false }) engine!: AppEngine;
   @property({ attribute: false }) conversations!: ConversationStore;
   @property({ attribute: false }) settingsStore!: SettingsStore;
-  /** A saved or catalog model to load (downloading it if needed) when the app starts: `?model=`. */
+  /** A saved or catalog model to load (downloading it if needed) when the app starts: `?model=`;
+   *  '' starts with no model. */
   @property({ attribute: false }) startModelId: string | null = null;
+  /** Loaded when the app starts with no model saved and none asked for (main.ts: the demo model). */
+  @property({ attribute: false }) firstRunModelId: string | null = null;
   /** Download catalog models from this hub instead of the one in the settings: `?hub=`. */
   @property({ attribute: false }) hubUrlOverride: string | null = null;
 
@@ -155,8 +165,10 @@ export class Gpt2App extends LitElement {
     await Promise.all([this.chat.restore(), this.models.refresh()]);
     this.toggleAttribute('ready', true);
     const lastModelId = this.settingsStore.lastModelId();
-    if (this.startModelId) await this.models.choose(this.startModelId, this.settings);
-    else if (lastModelId && this.models.isSaved(lastModelId)) await this.models.choose(lastModelId, this.settings);
+    if (this.startModelId !== null) {
+      if (this.startModelId) await this.models.choose(this.startModelId, this.settings);
+    } else if (lastModelId && this.models.isSaved(lastModelId)) await this.models.choose(lastModelId, this.settings);
+    else if (this.firstRunModelId && this.models.cached.length === 0) await this.models.choose(this.firstRunModelId, this.settings);
   }
 
   protected override updated(): void {
@@ -176,7 +188,7 @@ export class Gpt2App extends LitElement {
       <div class="layout">
         <model-picker
           class="panel"
-          .catalog=${MODEL_CATALOG}
+          .catalog=${MODEL_CHOICES}
           .cached=${models.cached}
           .selectedId=${models.pendingId ?? models.modelId}
           .loadedId=${models.modelId}
@@ -197,6 +209,12 @@ export class Gpt2App extends LitElement {
             follow instructions and often makes things up. In chat mode your messages become a User/GPT-2 transcript and it writes
             the next line; in plain mode it simply continues your text.
           </p>
+          ${models.modelId === DEMO_MODEL.id
+            ? html`<p class="note" data-testid="demo-note">
+                This is a tiny demo model trained on the King James Bible, not GPT-2 (plain mode suits it); for GPT-2 itself, choose
+                ${GPT2_SMALL.label} in the model list (${formatBytes(GPT2_SMALL.downloadBytes)}).
+              </p>`
+            : null}
           <chat-log .messages=${chat.messages}></chat-log>
           <prompt-box
             .generating=${chat.generating}
@@ -247,7 +265,7 @@ export class Gpt2App extends LitElement {
 
   private labelFor(id: string | null): string {
     if (!id) return '';
-    const known = this.models.cached.find((model) => model.id === id) ?? MODEL_CATALOG.find((entry) => entry.id === id);
+    const known = this.models.cached.find((model) => model.id === id) ?? MODEL_CHOICES.find((entry) => entry.id === id);
     return known?.label ?? id.replace(/^(file|url):/, '');
   }
 

@@ -5,6 +5,7 @@
 import type { ReactiveControllerHost } from 'lit';
 import type { CachedModel, DownloadProgress, DownloadRequest, LoadProgress, ModelInfo, ModelSource, StorageInfo } from '../worker/engine-api.ts';
 import { downloadRequestFor, MODEL_CATALOG } from '../models/catalog.ts';
+import { DEMO_MODEL, demoDownloadRequest } from '../models/demo-model.ts';
 import { engineStopped, errorMessage, type AppEngine } from './app-engine.ts';
 import { loadOptions, type AppSettings } from './settings.ts';
 
@@ -72,11 +73,15 @@ export class ModelController {
     this.host.requestUpdate();
   }
 
-  /** Loads a saved model, or downloads a catalog model and then loads it. */
+  /** Loads a saved model, or downloads a catalog model (or the demo, from the app itself) and then loads it. */
   async choose(id: string, settings: AppSettings): Promise<void> {
     if (this.busy || id === this.modelId) return;
     if (this.isSaved(id)) {
       await this.load({ kind: 'cached', id }, id, settings);
+      return;
+    }
+    if (id === DEMO_MODEL.id) {
+      await this.downloadThenLoad(demoDownloadRequest(document.baseURI), settings);
       return;
     }
     const entry = MODEL_CATALOG.find((candidate) => candidate.id === id);

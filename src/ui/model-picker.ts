@@ -5,7 +5,7 @@ import { css, html, LitElement } from 'lit';
 import { customElement, property, state } from 'lit/decorators.js';
 import { live } from 'lit/directives/live.js';
 import type { CachedModel, StorageInfo } from '../worker/engine-api.ts';
-import type { CatalogEntry } from '../models/catalog.ts';
+import type { ModelChoice } from '../models/catalog.ts';
 import './download-progress.ts';
 import { formatBytes } from './format.ts';
 import type { ActiveDownload } from './model-controller.ts';
@@ -97,7 +97,7 @@ export class ModelPicker extends LitElement {
     `,
   ];
 
-  @property({ attribute: false }) catalog: readonly CatalogEntry[] = [];
+  @property({ attribute: false }) catalog: readonly ModelChoice[] = [];
   @property({ attribute: false }) cached: readonly CachedModel[] = [];
   /** The model loaded, or being downloaded or loaded. */
   @property({ attribute: false }) selectedId: string | null = null;

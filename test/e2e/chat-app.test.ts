@@ -28,7 +28,7 @@ describe('the chat app', () => {
   });
 
   it('refuses int8 weights on WebGPU with the engine\'s reason, and keeps the download', async () => {
-    await page.goto(`${server.baseUrl}?hub=${encodeURIComponent(server.hubUrl)}`);
+    await page.goto(`${server.baseUrl}?hub=${encodeURIComponent(server.hubUrl)}&model=`);
     await page.locator('gpt2-app[ready]').waitFor();
     await setSetting(page, 'settings-backend', 'webgpu');
     await setSetting(page, 'settings-weights-dtype', 'int8');

@@ -45,7 +45,7 @@ async function replyTo(page: Page, prompt: string): Promise<string> {
 
 /** Opens the app, forces the CPU backend (Automatic would pick WebGPU on a real GPU) and short replies. */
 async function openApp(page: Page, server: AppServer): Promise<void> {
-  await page.goto(`${server.baseUrl}?hub=${encodeURIComponent(server.hubUrl)}`);
+  await page.goto(`${server.baseUrl}?hub=${encodeURIComponent(server.hubUrl)}&model=`);
   await page.locator('gpt2-app[ready]').waitFor();
   await setSetting(page, 'settings-backend', 'cpu');
   await setSetting(page, 'settings-max-new-tokens', '6');
@@ -110,7 +110,8 @@ describe('installed from a host that sends no COOP/COEP headers', () => {
 
     await session.context.setOffline(true);
     try {
-      await page.reload();
+      // Opened without the first visit's `model=`, the app reopens the model used last.
+      await page.goto(`${server.baseUrl}?hub=${encodeURIComponent(server.hubUrl)}`);
       await page.locator('gpt2-app[ready]').waitFor();
       const offline = await pageState(page);
       expect(offline).toMatchObject({ isolated: true, fromServiceWorker: true });

@@ -25,7 +25,7 @@ describe('the app after a failed download', () => {
     await fetch(`${server.hubUrl}/_reset`, { method: 'POST' });
     session = await openBrowser();
     page = session.page;
-    await page.goto(`${server.baseUrl}?hub=${encodeURIComponent(server.hubUrl)}`);
+    await page.goto(`${server.baseUrl}?hub=${encodeURIComponent(server.hubUrl)}&model=`);
     await page.locator('gpt2-app[ready]').waitFor();
     await setSetting(page, 'settings-max-new-tokens', '4');
   });

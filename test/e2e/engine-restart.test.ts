@@ -50,7 +50,7 @@ describe('the app when its engine worker dies mid-reply', () => {
     await fetch(`${server.hubUrl}/_reset`, { method: 'POST' });
     session = await openBrowser();
     page = session.page;
-    await page.goto(`${server.baseUrl}?hub=${encodeURIComponent(server.hubUrl)}`);
+    await page.goto(`${server.baseUrl}?hub=${encodeURIComponent(server.hubUrl)}&model=`);
     await page.locator('gpt2-app[ready]').waitFor();
     // Plain completion at temperature 1 has no stop string, so a long reply runs until it is cut off.
     await setSetting(page, 'settings-framing', 'plain');

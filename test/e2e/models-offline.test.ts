@@ -40,7 +40,7 @@ describe('models and offline use', () => {
     await fetch(`${server.hubUrl}/_reset`, { method: 'POST' });
     session = await openBrowser();
     page = session.page;
-    await page.goto(`${server.baseUrl}?hub=${encodeURIComponent(server.hubUrl)}`);
+    await page.goto(`${server.baseUrl}?hub=${encodeURIComponent(server.hubUrl)}&model=`);
     await page.locator('gpt2-app[ready]').waitFor();
     // Short replies, whatever the defaults: these tests are about models, not generation.
     await setSetting(page, 'settings-max-new-tokens', '4');
@@ -97,7 +97,8 @@ describe('models and offline use', () => {
 
     await session.context.setOffline(true);
     try {
-      await page.reload();
+      // Opened without the first visit's `model=`, the app reopens the model used last.
+      await page.goto(`${server.baseUrl}?hub=${encodeURIComponent(server.hubUrl)}`);
       await page.locator('gpt2-app[ready]').waitFor();
       // The app reopens the model used last, from the Origin Private File System.
       await expect.poll(appState, { timeout: 300_000 }).toBe('ready');

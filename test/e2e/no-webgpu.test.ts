@@ -24,7 +24,7 @@ afterAll(async () => {
 it('chooses the CPU by itself, says why, and streams the reference\'s greedy reply', async () => {
   const page = session.page;
   expect(await page.evaluate(async () => (await navigator.gpu?.requestAdapter()) ?? null)).toBeNull();
-  await page.goto(`${server.baseUrl}?hub=${encodeURIComponent(server.hubUrl)}`);
+  await page.goto(`${server.baseUrl}?hub=${encodeURIComponent(server.hubUrl)}&model=`);
   await page.locator('gpt2-app[ready]').waitFor();
   expect(await page.getByTestId('settings-backend').inputValue()).toBe('auto');
   await setSetting(page, 'settings-weights-dtype', 'f32');
