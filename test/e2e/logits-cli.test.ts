@@ -7,7 +7,11 @@ import { copyFileSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from '
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
+import { decodeSafetensors } from '../../scripts/model-files.ts';
+import { DEMO_MODEL } from '../../src/models/demo-model.ts';
+import { encode } from '../../src/worker/tokenizer.ts';
 import { INT8_MAX_LOGIT_ERROR, type ExpectedCase } from '../support/fixture-expected.ts';
+import { ReferenceGpt2 } from '../support/reference-gpt2.ts';
 
 const fixture = join(import.meta.dirname, '../../../shared/fixtures/tiny-gpt2');
 const expected = JSON.parse(readFileSync(join(fixture, 'expected.json'), 'utf8')).cases as ExpectedCase[];
@@ -84,6 +88,28 @@ describe('npm run logits', () => {
     const [fromLegacy, fromSafetensors] = [JSON.parse(converted.lines[0]), JSON.parse(original.lines[0])];
     expect(maxAbsDifference(fromLegacy.logits, fromSafetensors.logits)).toBe(0);
     expect(fromLegacy.argmax).toEqual(fromSafetensors.argmax);
+  });
+
+  it('matches a float64 reference of the shipped demo model on a 64-token KJV passage, on both backends', async () => {
+    const demoWeights = join(import.meta.dirname, '../../public', DEMO_MODEL.path, 'model.safetensors');
+    const passage = encode(
+      'The LORD is my shepherd; I shall not want. He maketh me to lie down in green pastures: he leadeth me beside the still ' +
+        'waters. He restoreth my soul: he leadeth me in the paths of righteousness for his name\'s sake. Yea, though I walk ' +
+        'through the valley of the shadow of death, I will fear no evil: for thou art with me; thy rod and thy staff they comfort me.',
+    ).slice(0, 64);
+    expect(passage).toHaveLength(64);
+    // The reference reads the same F16 values, widened to float64 as it computes.
+    const reference = new ReferenceGpt2(DEMO_MODEL.config, decodeSafetensors(readFileSync(demoWeights)).tensors);
+    const referenceLogits = Array.from(reference.lastLogits(passage));
+    const referenceArgmax = reference.argmaxPerPosition(passage);
+    for (const backend of ['webgpu', 'cpu']) {
+      const { code, lines } = await runLogits(['--model', demoWeights, '--tokens', passage.join(','), '--all-positions', '--backend', backend]);
+      expect(code).toBe(0);
+      const result = JSON.parse(lines[0]);
+      expect(result).toMatchObject({ backend });
+      expect(maxAbsDifference(result.logits, referenceLogits), backend).toBeLessThan(2e-2);
+      expect(result.argmax, backend).toEqual(referenceArgmax);
+    }
   });
 
   it('fails with one error line on a truncated copy', async () => {
