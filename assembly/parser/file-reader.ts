@@ -1,4 +1,4 @@
-// What both file formats share: the file's declared size, how far into it we are, and the checks
+// What every file format shares: the file's declared size, how far into it we are, and the checks
 // that the bytes pushed match that size.
 import { ByteCollector } from './byte-collector';
 import { numberText } from './config';
@@ -12,7 +12,8 @@ export abstract class FileReader {
   protected readonly field: ByteCollector = new ByteCollector();
 
   constructor(
-    protected readonly fileSize: u64,
+    // Fixed for a file; a tensor stream learns its size once its tensors are declared.
+    protected fileSize: u64,
     protected readonly session: ModelSession,
   ) {}
 

@@ -4,7 +4,9 @@
 //
 // Call order: a config (parseConfigJson, parseConfigText or setConfig); beginModel; for each
 // file beginSafetensorsFile or beginLegacyBinFile, pushBytes until all its bytes are consumed
-// (taking the output piece after every call), endFile; finally endModel.
+// (taking the output piece after every call), endFile; finally endModel. A file whose container
+// JS reads (pytorch_model.bin) is a tensor stream instead: beginTensorStream, declareTensor for
+// every tensor, beginTensorData, then pushBytes with the used tensors' bytes, and endFile.
 import { currentConfig, numberText, setModelConfig } from './config';
 import { fail, lastMessageLength, lastMessagePtr } from './errors';
 import { FileReader } from './file-reader';
@@ -13,6 +15,7 @@ import { clearPiece, pieceByteOffset, pieceLength, piecePtr, pieceSlot } from '.
 import { SafetensorsReader } from './safetensors';
 import { ModelSession } from './session';
 import { DTYPE_F16, DTYPE_F32, Slot } from './slots';
+import { TensorStreamReader } from './tensor-stream';
 import { TensorWriter } from './tensor-writer';
 
 export { parseConfigJson, parseConfigText } from './config';
@@ -21,6 +24,8 @@ export { parseConfigJson, parseConfigText } from './config';
 const writer = new TensorWriter();
 let session: ModelSession | null = null;
 let file: FileReader | null = null;
+// The open file again when it is a tensor stream, for the calls only it takes.
+let tensorStream: TensorStreamReader | null = null;
 // Set when pushBytes fails; the file's later calls keep failing with that first message.
 let fileFailed = false;
 
@@ -151,6 +156,46 @@ export function beginLegacyBinFile(fileSize: f64): i32 {
   return 0;
 }
 
+/** Starts a tensor stream: a file whose container JS reads, handing over its tensors. */
+export function beginTensorStream(): i32 {
+  if (checkNewFile(0, 0, '') < 0) return -1;
+  const stream = new TensorStreamReader(session!);
+  file = stream;
+  tensorStream = stream;
+  return 0;
+}
+
+/**
+ * Declares the stream's next tensor: `rank` dims as f64 at `ptr`, then `dtypeLength` bytes of its
+ * safetensors-style dtype ("F32", "F16", "BF16", or another that is refused if the model uses the
+ * tensor), then `nameLength` bytes of its name, all UTF-8. Returns its slot, -2 when the model
+ * does not use it, or -1 on error.
+ */
+export function declareTensor(ptr: usize, rank: u32, dtypeLength: u32, nameLength: u32): i32 {
+  if (tensorStream == null) return fail('declareTensor needs an open tensor stream: call beginTensorStream first');
+  if (fileFailed) return -1;
+  const shape: u64[] = [];
+  for (let i: u32 = 0; i < rank; i++) {
+    const dim = load<f64>(ptr + 8 * i);
+    if (!(dim >= 0 && dim <= MAX_SAFE_INTEGER && Math.floor(dim) == dim)) return fail(`dimension ${numberText(dim)} is not a whole number: this is a bug in the checkpoint reader`);
+    shape.push(<u64>dim);
+  }
+  const dtype = String.UTF8.decodeUnsafe(ptr + 8 * rank, dtypeLength);
+  const name = String.UTF8.decodeUnsafe(ptr + 8 * rank + dtypeLength, nameLength);
+  const slot = tensorStream!.declareTensor(name, dtype, shape);
+  if (slot == -1) fileFailed = true;
+  return slot;
+}
+
+/** Every tensor is declared: checks that none the model needs is missing, and opens the data. */
+export function beginTensorData(): i32 {
+  if (tensorStream == null) return fail('beginTensorData needs an open tensor stream: call beginTensorStream first');
+  if (fileFailed) return -1;
+  const result = tensorStream!.startData();
+  if (result < 0) fileFailed = true;
+  return result;
+}
+
 /**
  * Consumes the file's next bytes (any chunk size); returns how many it took, or negative on
  * error. It returns early, with bytes left over, as soon as an output piece is ready: read the
@@ -218,6 +263,7 @@ function checkNewFile(fileSize: f64, minimumSize: f64, what: string): f64 {
 function closeFile(): void {
   if (file != null) file!.release();
   file = null;
+  tensorStream = null;
   fileFailed = false;
   writer.freeWhole();
 }

@@ -2,13 +2,14 @@
 // UI can ask of the model is here, typed; the worker exposes it with Comlink.
 import type { Gpt2Config } from '../model/config.ts';
 
-export type WeightsFormat = 'safetensors' | 'legacy-bin';
+/** HF model.safetensors (or its shards), the legacy gpt2_weights.bin, or HF/PyTorch pytorch_model.bin. */
+export type WeightsFormat = 'safetensors' | 'legacy-bin' | 'pytorch-bin';
 
 /** Where a model's files come from. */
 export type ModelSource =
   /** Files on a server (the HF hub, or a local stand-in): config + weights, or a sharded index. */
   | { kind: 'url'; name: string; configUrl: string; weightsUrl: string }
-  /** Files the user picked: a .safetensors (+ config.json), or gpt2_weights.bin + gpt2_config.txt. */
+  /** Files the user picked: a .safetensors or pytorch_model.bin (+ config.json), or gpt2_weights.bin + gpt2_config.txt. */
   | { kind: 'files'; name: string; files: File[] }
   /** A model saved in the app's storage by `download` (works offline). */
   | { kind: 'cached'; id: string };

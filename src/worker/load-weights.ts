@@ -2,17 +2,21 @@
 // the weights parser into a WeightSink, without ever holding a whole file in memory.
 import type { Gpt2Config } from '../model/config.ts';
 import type { MatrixDtype, WeightSink } from '../model/weight-layout.ts';
-import { WeightsFormatError, type WeightsParser } from './weights-parser.ts';
+import { openPytorchCheckpoint, type ReadRange } from '../weights/pytorch/pytorch-checkpoint.ts';
+import type { WeightsFormat } from './engine-api.ts';
+import { WeightsFormatError, type PieceHandler, type WeightsParser } from './weights-parser.ts';
 
 /** A weights file to stream; a File or Blob (plus a name) fits. */
 export interface WeightFile {
   name: string;
   size: number;
   stream(): ReadableStream<Uint8Array>;
+  /** Bytes [start, end) on their own; a pytorch_model.bin in the zip format needs its directory, at the end, first. */
+  slice?(start: number, end: number): { arrayBuffer(): Promise<ArrayBuffer> };
 }
 
 export interface WeightsSource {
-  format: 'safetensors' | 'legacy-bin';
+  format: WeightsFormat;
   /** config.json (`json`) or the legacy gpt2_config.txt (`text`). */
   config: { format: 'json' | 'text'; bytes: Uint8Array };
   /** One file, or for a sharded safetensors checkpoint every shard, in any order. */
@@ -47,23 +51,40 @@ export async function loadWeights(
   const matrixDtype = typeof options.matrixDtype === 'function' ? options.matrixDtype(config) : options.matrixDtype;
   options.checkConfig?.(config, matrixDtype);
   if (source.files.length === 0) throw new WeightsFormatError('no weights file was given: choose the checkpoint file (or every shard of it)');
-  if (source.format === 'legacy-bin' && source.files.length > 1) {
-    throw new WeightsFormatError(`gpt2_weights.bin is a single file, but ${source.files.length} files were given: choose only the gpt2_weights.bin`);
+  if (source.format !== 'safetensors' && source.files.length > 1) {
+    const name = source.format === 'legacy-bin' ? 'gpt2_weights.bin' : 'pytorch_model.bin';
+    throw new WeightsFormatError(`${name} is a single file, but ${source.files.length} files were given: choose only the ${name}`);
   }
   sink.allocate(parser.beginModel(matrixDtype));
 
   const sharded = source.files.length > 1;
   const totalBytes = source.files.reduce((sum, file) => sum + file.size, 0);
   let bytesRead = 0;
+  const onPiece: PieceHandler = (slotIndex, byteOffset, bytes) => sink.write(slotIndex, byteOffset, bytes);
   for (const file of source.files) {
     try {
+      // What takes the file's bytes in order: the parser itself, or for pytorch_model.bin the
+      // reader of its container, which hands the parser the tensors.
+      let push = (chunk: Uint8Array) => parser.push(chunk, onPiece);
+      let endContainer = () => {};
       if (source.format === 'safetensors') parser.beginSafetensorsFile(file.size, { shard: sharded });
-      else parser.beginLegacyBinFile(file.size);
+      else if (source.format === 'legacy-bin') parser.beginLegacyBinFile(file.size);
+      else {
+        parser.beginTensorStream();
+        const checkpoint = await openPytorchCheckpoint(readRange(file), file.size, file.name, {
+          declare: (name, dtype, shape) => parser.declareTensor(name, dtype, shape),
+          beginData: () => parser.beginTensorData(),
+          write: (bytes) => parser.push(bytes, onPiece),
+        });
+        push = (chunk) => checkpoint.push(chunk);
+        endContainer = () => checkpoint.end();
+      }
       await streamFile(file, signal, (chunk) => {
-        parser.push(chunk, (slotIndex, byteOffset, bytes) => sink.write(slotIndex, byteOffset, bytes));
+        push(chunk);
         bytesRead += chunk.length;
         onProgress?.(bytesRead, totalBytes);
       });
+      endContainer();
       parser.endFile();
     } catch (error) {
       // With several shards the user needs to know which one is bad.
@@ -73,6 +94,13 @@ export async function loadWeights(
   }
   parser.endModel();
   return config;
+}
+
+function readRange(file: WeightFile): ReadRange {
+  return async (start, end) => {
+    if (!file.slice) throw new Error(`${file.name} was given as a stream only, but a pytorch_model.bin is read from its end first: give it as a File or Blob`);
+    return new Uint8Array(await file.slice(start, end).arrayBuffer());
+  };
 }
 
 async function streamFile(file: WeightFile, signal: AbortSignal | undefined, onChunk: (chunk: Uint8Array) => void): Promise<void> {

@@ -17,19 +17,21 @@ export class ModelSourceError extends Error {
 
 const fileName = (url: string) => new URL(url, 'http://x/').pathname.split('/').pop() ?? url;
 
-function formatOf(name: string): WeightsFormat {
-  if (name.endsWith('.bin')) return 'legacy-bin';
+// A .bin is told apart by its config: HF's config.json comes with pytorch_model.bin, the legacy
+// gpt2_config.txt with gpt2_weights.bin.
+function formatOf(name: string, configName: string): WeightsFormat {
+  if (name.endsWith('.bin')) return configName.endsWith('.json') ? 'pytorch-bin' : 'legacy-bin';
   if (name.endsWith('.safetensors') || name.endsWith('.safetensors.index.json')) return 'safetensors';
   throw new ModelSourceError(
-    `"${name}" is not a weight file this app reads: use a .safetensors file (with its config.json) ` +
+    `"${name}" is not a weight file this app reads: use a .safetensors file or pytorch_model.bin (with its config.json), ` +
       'or gpt2_weights.bin (with gpt2_config.txt)',
   );
 }
 
-async function fetchOk(url: string, signal?: AbortSignal): Promise<Response> {
+async function fetchOk(url: string, signal?: AbortSignal, headers?: Record<string, string>): Promise<Response> {
   let response: Response;
   try {
-    response = await fetch(url, { signal });
+    response = await fetch(url, { signal, headers });
   } catch (error) {
     if (signal?.aborted) throw error;
     throw new ModelSourceError(`could not reach ${url} (${(error as Error).message}); check the connection and try again`);
@@ -51,11 +53,26 @@ async function urlWeightFile(url: string, signal?: AbortSignal): Promise<WeightF
     throw new ModelSourceError(`${url} did not say how large the file is (no Content-Length)`);
   }
   const body = response.body;
-  return { name: fileName(url), size: Number(length), stream: () => body };
+  const size = Number(length);
+  return { name: fileName(url), size, stream: () => body, slice: (start, end) => ({ arrayBuffer: () => fetchRange(url, start, end, size, signal) }) };
+}
+
+/** Bytes [start, end) of the file at `url`, with a Range request. */
+async function fetchRange(url: string, start: number, end: number, size: number, signal?: AbortSignal): Promise<ArrayBuffer> {
+  if (end <= start) return new ArrayBuffer(0);
+  const response = await fetchOk(url, signal, { Range: `bytes=${start}-${end - 1}` });
+  const whole = response.status === 200 && start === 0 && end === size;
+  if (response.status !== 206 && !whole) {
+    await response.body?.cancel();
+    throw new ModelSourceError(`${url} answered a request for part of the file with HTTP ${response.status}; reading a pytorch_model.bin needs a server that answers Range requests`);
+  }
+  const bytes = await response.arrayBuffer();
+  if (bytes.byteLength !== end - start) throw new ModelSourceError(`${url} sent ${bytes.byteLength} bytes for a range of ${end - start}; check the address and try again`);
+  return bytes;
 }
 
 async function resolveUrls(source: Extract<ModelSource, { kind: 'url' }>, signal?: AbortSignal): Promise<ResolvedModel> {
-  const format = formatOf(fileName(source.weightsUrl));
+  const format = formatOf(fileName(source.weightsUrl), fileName(source.configUrl));
   const config = {
     format: fileName(source.configUrl).endsWith('.json') ? ('json' as const) : ('text' as const),
     bytes: new Uint8Array(await (await fetchOk(source.configUrl, signal)).arrayBuffer()),
@@ -71,13 +88,16 @@ async function resolveUrls(source: Extract<ModelSource, { kind: 'url' }>, signal
 
 async function resolveFiles(files: File[]): Promise<ResolvedModel> {
   const byName = (name: string) => files.find((file) => file.name === name);
-  const legacyWeights = files.find((file) => file.name.endsWith('.bin'));
-  if (legacyWeights) {
-    const config = byName('gpt2_config.txt') ?? files.find((file) => file.name.endsWith('.txt'));
-    if (!config) throw new ModelSourceError(`${legacyWeights.name} needs its gpt2_config.txt: pick both files together`);
-    return { format: 'legacy-bin', config: { format: 'text', bytes: new Uint8Array(await config.arrayBuffer()) }, files: [legacyWeights] };
-  }
   const config = byName('config.json');
+  const binWeights = files.find((file) => file.name.endsWith('.bin'));
+  if (binWeights) {
+    const legacyConfig = byName('gpt2_config.txt') ?? files.find((file) => file.name.endsWith('.txt'));
+    if (legacyConfig) return { format: 'legacy-bin', config: { format: 'text', bytes: new Uint8Array(await legacyConfig.arrayBuffer()) }, files: [binWeights] };
+    if (!config) {
+      throw new ModelSourceError(`${binWeights.name} needs its config: pick config.json with a pytorch_model.bin, or gpt2_config.txt with a gpt2_weights.bin`);
+    }
+    return { format: 'pytorch-bin', config: { format: 'json', bytes: new Uint8Array(await config.arrayBuffer()) }, files: [binWeights] };
+  }
   if (!config) throw new ModelSourceError('a .safetensors model needs its config.json: pick both files together');
   const configBytes = { format: 'json' as const, bytes: new Uint8Array(await config.arrayBuffer()) };
   const index = files.find((file) => file.name.endsWith('.safetensors.index.json'));
@@ -92,7 +112,7 @@ async function resolveFiles(files: File[]): Promise<ResolvedModel> {
   const weights = files.filter((file) => file.name.endsWith('.safetensors'));
   if (weights.length !== 1) {
     throw new ModelSourceError(weights.length === 0
-      ? 'no weight file picked: pick a .safetensors file (with config.json) or gpt2_weights.bin (with gpt2_config.txt)'
+      ? 'no weight file picked: pick a .safetensors file or pytorch_model.bin (with config.json), or gpt2_weights.bin (with gpt2_config.txt)'
       : 'several .safetensors files picked: pick one, or a sharded checkpoint with its model.safetensors.index.json');
   }
   return { format: 'safetensors', config: configBytes, files: weights };

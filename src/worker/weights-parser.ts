@@ -3,11 +3,9 @@
 // piece to a callback as a view of WASM memory.
 import type { Gpt2Config } from '../model/config.ts';
 import type { MatrixDtype, WeightKind, WeightSlot } from '../model/weight-layout.ts';
+import { WeightsFormatError } from '../weights/weights-format-error.ts';
 
-/** A weights or config file that is damaged, incomplete or not a GPT-2 checkpoint; the message says which and what to do. */
-export class WeightsFormatError extends Error {
-  override name = 'WeightsFormatError';
-}
+export { WeightsFormatError };
 
 /** Receives one output piece; `bytes` views WASM memory and is only valid during the call. */
 export type PieceHandler = (slotIndex: number, byteOffset: number, bytes: Uint8Array) => void;
@@ -35,6 +33,9 @@ interface ParserExports {
   slotByteLength(index: number): number;
   beginSafetensorsFile(fileSize: number, isShard: number): number;
   beginLegacyBinFile(fileSize: number): number;
+  beginTensorStream(): number;
+  declareTensor(ptr: number, rank: number, dtypeLength: number, nameLength: number): number;
+  beginTensorData(): number;
   pushBytes(ptr: number, length: number): number;
   outputSlot(): number;
   outputByteOffset(): number;
@@ -124,6 +125,39 @@ export class WeightsParser {
     this.check(this.wasm.beginLegacyBinFile(size));
   }
 
+  /**
+   * Starts a file whose container is read in JS (pytorch_model.bin): declare its tensors, call
+   * beginTensorData, then push the bytes of the tensors the model uses, in declared order.
+   */
+  beginTensorStream(): void {
+    this.check(this.wasm.beginTensorStream());
+  }
+
+  /**
+   * Declares the stream's next tensor (`dtype` as safetensors spells it: F32, F16, BF16, …);
+   * returns whether the model uses it, so whether its bytes are to be pushed. Throws if it does
+   * not fit the model.
+   */
+  declareTensor(name: string, dtype: string, shape: readonly number[]): boolean {
+    const encoder = new TextEncoder();
+    const dtypeBytes = encoder.encode(dtype);
+    const nameBytes = encoder.encode(name);
+    const record = new Uint8Array(8 * shape.length + dtypeBytes.length + nameBytes.length);
+    new Float64Array(record.buffer, 0, shape.length).set(shape);
+    record.set(dtypeBytes, 8 * shape.length);
+    record.set(nameBytes, 8 * shape.length + dtypeBytes.length);
+    let slot = -1;
+    this.withBytes(record, (ptr) => {
+      slot = this.check(this.wasm.declareTensor(ptr, shape.length, dtypeBytes.length, nameBytes.length), [-2]);
+    });
+    return slot >= 0;
+  }
+
+  /** Every tensor is declared: throws if the model needs one the file lacks. */
+  beginTensorData(): void {
+    this.check(this.wasm.beginTensorData());
+  }
+
   /** Feeds the file's next bytes (any size), calling `onPiece` for every output piece they complete. */
   push(chunk: Uint8Array, onPiece: PieceHandler): void {
     for (let start = 0; start < chunk.length; start += INPUT_BUFFER_BYTES) {
@@ -189,8 +223,9 @@ export class WeightsParser {
     return this.inputView;
   }
 
-  private check(result: number): number {
-    if (result >= 0) return result;
+  // `allowed`: negative results that are answers, not errors.
+  private check(result: number, allowed: readonly number[] = []): number {
+    if (result >= 0 || allowed.includes(result)) return result;
     const bytes = new Uint8Array(this.wasm.memory.buffer, this.wasm.errorMessagePtr() >>> 0, this.wasm.errorMessageLength() >>> 0);
     throw new WeightsFormatError(new TextDecoder().decode(bytes));
   }

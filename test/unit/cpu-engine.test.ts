@@ -7,7 +7,7 @@ import type { CpuWeightsDtype } from '../../src/cpu/cpu-weights.ts';
 import { KernelThreads } from '../../src/cpu/kernel-threads.ts';
 import { nodeKernelThread } from '../support/node-kernel-threads.ts';
 import { INT8_MAX_LOGIT_ERROR, INT8_MIN_TOP1_AGREEMENT, type ExpectedCase } from '../support/fixture-expected.ts';
-import { FIXTURES, createParser, fixture, memoryFile } from './weights-helpers.ts';
+import { FIXTURES, createParser, fixture, memoryFile, pytorchSource, torchFixture } from './weights-helpers.ts';
 import type { WeightsSource } from '../../src/worker/load-weights.ts';
 
 const kernels = new WebAssembly.Module(readFileSync('src/generated/cpu-kernels.wasm'));
@@ -20,7 +20,11 @@ function maxAbsDifference(a: ArrayLike<number>, b: ArrayLike<number>): number {
   return largest;
 }
 
+// pytorch_model.bin fixtures of the same model, written by torch.save (test/fixtures/torch/).
+const TORCH = 'torch/';
+
 function source(file: string): WeightsSource {
+  if (file.startsWith(TORCH)) return pytorchSource(torchFixture(file.slice(TORCH.length)), fixture('config.json'));
   const legacy = file.endsWith('.bin');
   return {
     format: legacy ? 'legacy-bin' : 'safetensors',
@@ -56,6 +60,10 @@ const variants: Variant[] = [
   // Three threads, so the 4-row ranges and 4 heads split unevenly.
   { file: 'model.safetensors', dtype: 'f32', expected: 'last_logits', tolerance: 1e-3, threads: 3 },
   { file: 'model.f16.safetensors', dtype: 'f16', expected: 'last_logits_f16_weights', tolerance: 2e-2, threads: 3 },
+  { file: `${TORCH}tiny-f32-zip.bin`, dtype: 'f32', expected: 'last_logits', tolerance: 1e-3, threads: 1 },
+  { file: `${TORCH}tiny-f32-legacy.bin`, dtype: 'f32', expected: 'last_logits', tolerance: 1e-3, threads: 1 },
+  { file: `${TORCH}tiny-f16-zip.bin`, dtype: 'f16', expected: 'last_logits_f16_weights', tolerance: 2e-2, threads: 1 },
+  { file: `${TORCH}tiny-f16-legacy.bin`, dtype: 'f32', expected: 'last_logits_f16_weights', tolerance: 2e-2, threads: 1 },
 ];
 
 for (const variant of variants) {

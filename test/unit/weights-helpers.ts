@@ -23,6 +23,13 @@ export function fixture(name: string): Uint8Array {
   return new Uint8Array(readFileSync(`${FIXTURES}/${name}`));
 }
 
+/** pytorch_model.bin files written by torch.save: scripts/make-torch-fixtures.py. */
+export const TORCH_FIXTURES = 'test/fixtures/torch';
+
+export function torchFixture(name: string): Uint8Array {
+  return new Uint8Array(readFileSync(`${TORCH_FIXTURES}/${name}`));
+}
+
 /** Holds every slot in CPU memory and counts how often each byte is written. */
 export class MemorySink implements WeightSink {
   slots: readonly WeightSlot[] = [];
@@ -57,11 +64,12 @@ export class MemorySink implements WeightSink {
   }
 }
 
-/** A WeightFile over bytes in memory, streamed in chunks of `chunkSize`. */
+/** A WeightFile over bytes in memory, streamed in chunks of `chunkSize`; its slices are Blobs, as a File's are. */
 export function memoryFile(name: string, bytes: Uint8Array, chunkSize = 65536): WeightFile {
   return {
     name,
     size: bytes.length,
+    slice: (start, end) => new Blob([bytes.slice(start, end)]),
     stream() {
       let offset = 0;
       return new ReadableStream<Uint8Array>({
@@ -96,6 +104,10 @@ export async function load(
 export function jsonConfig(config: Gpt2Config): WeightsSource['config'] {
   const json = { vocab_size: config.vocabSize, n_positions: config.nCtx, n_embd: config.nEmbd, n_layer: config.nLayer, n_head: config.nHead };
   return { format: 'json', bytes: new TextEncoder().encode(JSON.stringify(json)) };
+}
+
+export function pytorchSource(file: Uint8Array, config: Uint8Array, chunkSize = 1 << 20): WeightsSource {
+  return { format: 'pytorch-bin', config: { format: 'json', bytes: config }, files: [memoryFile('pytorch_model.bin', file, chunkSize)] };
 }
 
 export function safetensorsSource(config: Gpt2Config, files: WeightFile[]): WeightsSource {
