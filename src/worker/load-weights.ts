@@ -99,7 +99,11 @@ export async function loadWeights(
 function readRange(file: WeightFile): ReadRange {
   return async (start, end) => {
     if (!file.slice) throw new Error(`${file.name} was given as a stream only, but a pytorch_model.bin is read from its end first: give it as a File or Blob`);
-    return new Uint8Array(await file.slice(start, end).arrayBuffer());
+    const bytes = new Uint8Array(await file.slice(start, end).arrayBuffer());
+    if (bytes.length !== end - start) {
+      throw new WeightsFormatError(`${file.name} has fewer bytes than its size says (${file.size}): the file changed while loading, or its size was given wrong — load it again`);
+    }
+    return bytes;
   };
 }
 

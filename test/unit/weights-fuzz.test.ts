@@ -8,7 +8,7 @@
 // WEIGHTS_FUZZ_SCALE=<n> runs n times as many cases, for a longer hunt.
 import { beforeAll, describe, expect, it } from 'vitest';
 import type { Gpt2Config } from '../../src/model/config.ts';
-import type { MatrixDtype, WeightSink, WeightSlot } from '../../src/model/weight-layout.ts';
+import type { MatrixDtype } from '../../src/model/weight-layout.ts';
 import { type WeightFile, type WeightsSource, loadWeights } from '../../src/worker/load-weights.ts';
 import { WeightsFormatError, type WeightsParser } from '../../src/worker/weights-parser.ts';
 import {
@@ -19,138 +19,13 @@ import {
   legacyConfigText,
   randomGpt2Tensors,
 } from '../../scripts/model-files.ts';
+import { ADVICE, CheckingSink, MAX_CASE_MS, Random, SCALE, SEED, chunkSizes, chunkedFile } from './fuzz-harness.ts';
 import { MemorySink, ODD_CONFIG, TINY_CONFIG, createParser, differingSlots, fixture } from './weights-helpers.ts';
 
-const SEED = process.env.WEIGHTS_FUZZ_SEED === undefined ? (Math.random() * 2 ** 32) >>> 0 : Number(process.env.WEIGHTS_FUZZ_SEED) >>> 0;
-const SCALE = Number(process.env.WEIGHTS_FUZZ_SCALE ?? 1);
-// Far above what a case takes (about a millisecond), far below a hang.
-const MAX_CASE_MS = 2000;
-// Every message must tell the user what to do about the file.
-const ADVICE = /download|choose|use a|use the|load this model|load it again|check that/;
 // How far into the fixtures' data the fixture cases stream before the stream stops short.
 const FIXTURE_DATA_BYTES = 65536;
 
 console.log(`weights fuzz seed ${SEED} (replay with WEIGHTS_FUZZ_SEED=${SEED})`);
-
-// --- Random numbers ---
-
-/** mulberry32, seeded from the run's seed and the case number. */
-class Random {
-  private state: number;
-
-  constructor(seed: number, caseNumber: number) {
-    this.state = Math.imul(seed ^ 0x9e3779b9, 0x85ebca6b) ^ Math.imul(caseNumber + 1, 0xc2b2ae35);
-  }
-
-  /** Uniform in [0, 1). */
-  next(): number {
-    this.state = (this.state + 0x6d2b79f5) | 0;
-    let t = Math.imul(this.state ^ (this.state >>> 15), 1 | this.state);
-    t = (t + Math.imul(t ^ (t >>> 7), 61 | t)) ^ t;
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  }
-
-  /** A whole number in [0, n). */
-  below(n: number): number {
-    return Math.floor(this.next() * n);
-  }
-
-  /** A whole number in [low, high]. */
-  between(low: number, high: number): number {
-    return low + this.below(high - low + 1);
-  }
-
-  pick<T>(items: readonly T[]): T {
-    return items[this.below(items.length)];
-  }
-
-  chance(probability: number): boolean {
-    return this.next() < probability;
-  }
-
-  u32(): number {
-    return this.below(2 ** 32);
-  }
-}
-
-// --- A sink that checks every write ---
-
-/** Thrown by the sink: the parser wrote somewhere it must not. Not a WeightsFormatError, so the case fails. */
-class BadWriteError extends Error {
-  override name = 'BadWriteError';
-}
-
-/** Checks each write lands inside its slot on 4-byte boundaries, and records what it covered. */
-class CheckingSink implements WeightSink {
-  private slots: readonly WeightSlot[] = [];
-  private ranges: [number, number][][] = [];
-
-  allocate(slots: readonly WeightSlot[]): void {
-    if (this.slots.length > 0) throw new BadWriteError('allocate called twice');
-    this.slots = slots;
-    this.ranges = slots.map(() => []);
-  }
-
-  write(slotIndex: number, byteOffset: number, bytes: Uint8Array): void {
-    const slot = this.slots[slotIndex];
-    const where = `slot ${slotIndex} at ${byteOffset} (${bytes.length} bytes)`;
-    if (!slot) throw new BadWriteError(`write to ${where}: there are ${this.slots.length} slots`);
-    if (!Number.isInteger(byteOffset) || byteOffset < 0 || byteOffset % 4 !== 0 || bytes.length === 0 || bytes.length % 4 !== 0) {
-      throw new BadWriteError(`misaligned or empty write to ${where}`);
-    }
-    if (byteOffset + bytes.length > slot.byteLength) throw new BadWriteError(`write to ${where} runs past its ${slot.byteLength} bytes`);
-    this.ranges[slotIndex].push([byteOffset, byteOffset + bytes.length]);
-  }
-
-  /** Slots not covered by their writes exactly once. */
-  coverageProblems(): string[] {
-    return this.slots.flatMap((slot, index) => {
-      const ranges = [...this.ranges[index]].sort((a, b) => a[0] - b[0]);
-      let end = 0;
-      for (const [begin, stop] of ranges) {
-        if (begin !== end) return [`slot ${index}: bytes from ${Math.min(begin, end)} written ${begin < end ? 'twice' : 'never'}`];
-        end = stop;
-      }
-      return end === slot.byteLength ? [] : [`slot ${index}: ${end} of ${slot.byteLength} bytes written`];
-    });
-  }
-}
-
-// --- Streaming ---
-
-/** A file of claimed `size` whose stream yields `bytes` in chunk sizes from `nextChunk`. */
-function chunkedFile(name: string, bytes: Uint8Array, size: number, nextChunk: () => number): WeightFile {
-  return {
-    name,
-    size,
-    stream() {
-      let offset = 0;
-      return new ReadableStream<Uint8Array>({
-        pull(controller) {
-          if (offset >= bytes.length) return controller.close();
-          // Several chunks per pull, so that tiny chunks do not make the stream the bottleneck.
-          for (let i = 0; i < 64 && offset < bytes.length; i++) {
-            const length = nextChunk();
-            controller.enqueue(bytes.slice(offset, offset + length));
-            offset += length;
-          }
-        },
-      });
-    },
-  };
-}
-
-/** Chunk sizes for one case: mostly fixed, sometimes random for every chunk; a few one-byte runs. */
-function chunkSizes(random: Random, fileLength: number): { text: string; next: () => number } {
-  const style = random.below(10);
-  if (style === 0) return { text: 'chunks of 1 byte', next: () => 1 };
-  if (style <= 3) {
-    const limit = random.pick([8, 64, 1024, 16384]);
-    return { text: `random chunks up to ${limit} bytes`, next: () => random.between(1, limit) };
-  }
-  const size = random.pick([2, 3, 7, 8, 13, 100, 511, 4096, 65536, Math.max(1, fileLength)]);
-  return { text: `chunks of ${size} bytes`, next: () => size };
-}
 
 // --- The inputs ---
 

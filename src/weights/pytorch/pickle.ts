@@ -189,8 +189,8 @@ class PickleMachine {
     if (allowed) return allowed;
     throw new WeightsFormatError(
       `${this.options.what} asks for the Python global ${shownName(`${module}.${name}`)} (at byte ${this.opcodeAt}), which a state dict ` +
-        'of tensors never needs. This reader runs nothing, and refuses the file: it holds more than weights, or was made to run ' +
-        'code when loaded — do not load it with torch.load; use the checkpoint\'s model.safetensors instead',
+        'of tensors never needs. This reader runs nothing, and refuses the file: it holds more than weights, is damaged, or was made ' +
+        'to run code when loaded — do not load it with torch.load; use the checkpoint\'s model.safetensors instead',
     );
   }
 

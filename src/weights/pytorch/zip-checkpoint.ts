@@ -120,7 +120,10 @@ class ZipCheckpoint implements CheckpointReader {
 // PyTorch stores every entry as is, so that storages can be mapped from the file.
 function checkStored(entry: ZipEntry, what: string): void {
   if ((entry.flags & 1) !== 0) throw new WeightsFormatError(`${what}'s entry ${entry.name} is encrypted, which PyTorch never does: use the file as torch.save wrote it`);
-  if (entry.method !== 0 || entry.compressedSize !== entry.size) {
+  if (entry.method === 0 && entry.compressedSize !== entry.size) {
+    throw new WeightsFormatError(`${what} is not a valid zip (its stored entry ${entry.name} has two different sizes): the file is damaged — download it again`);
+  }
+  if (entry.method !== 0) {
     throw new WeightsFormatError(
       `${what}'s entry ${entry.name} is compressed (zip method ${entry.method}), which PyTorch never does: the file was re-zipped by ` +
         'another tool — use the file as torch.save wrote it, or the checkpoint\'s model.safetensors',
