@@ -26,7 +26,7 @@ export function fixture(name: string): Uint8Array {
 /** pytorch_model.bin files written by torch.save: scripts/make-torch-fixtures.py. */
 export const TORCH_FIXTURES = 'test/fixtures/torch';
 
-export function torchFixture(name: string): Uint8Array {
+export function torchFixture(name: string): Uint8Array<ArrayBuffer> {
   return new Uint8Array(readFileSync(`${TORCH_FIXTURES}/${name}`));
 }
 
