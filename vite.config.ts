@@ -39,16 +39,17 @@ const pwa = VitePWA({
   },
 });
 
-// The built app's policy also travels as a header, from the preview server and from the service
-// worker (which gets it through `define`): a <meta> policy governs the page only, and the engine's
-// worker and its kernel threads take theirs from their own script's response headers.
-const builtAppHeaders = { ...CROSS_ORIGIN_ISOLATION_HEADERS, 'Content-Security-Policy': contentSecurityPolicy() };
+// The built app's policy also travels as a header, from the preview server (which reads it from the
+// build, see the plugin) and from the service worker (which gets it through `define`): a <meta>
+// policy governs the page only, and the engine's worker and its kernel threads take theirs from
+// their own script's response headers.
+const policy = contentSecurityPolicy();
 
 export default defineConfig({
-  plugins: [assemblyScriptPlugin(), pwa, contentSecurityPolicyPlugin()],
-  define: { __CONTENT_SECURITY_POLICY__: JSON.stringify(builtAppHeaders['Content-Security-Policy']) },
+  plugins: [assemblyScriptPlugin(), pwa, contentSecurityPolicyPlugin(policy)],
+  define: { __CONTENT_SECURITY_POLICY__: JSON.stringify(policy) },
   worker: { format: 'es' },
   build: { target: 'es2022' },
   server: { host: 'localhost', headers: CROSS_ORIGIN_ISOLATION_HEADERS },
-  preview: { host: 'localhost', headers: builtAppHeaders },
+  preview: { host: 'localhost', headers: CROSS_ORIGIN_ISOLATION_HEADERS },
 });

@@ -17,7 +17,7 @@ const servedBuild = () => page.locator('meta[name="app-build"]').getAttribute('c
 const bannerState = () => page.locator('update-banner').getAttribute('state');
 
 beforeAll(async () => {
-  await buildApp(OUT_DIR, 'first');
+  await buildApp(OUT_DIR, { buildMark: 'first' });
   server = await startAppServer({ outDir: OUT_DIR });
   session = await openBrowser();
   page = session.page;
@@ -38,7 +38,7 @@ it('offers a new version once it is deployed, and switches to it only when the u
   expect(await servedBuild()).toBe('first');
   expect(await bannerState()).toBe('hidden');
 
-  await buildApp(OUT_DIR, 'second');
+  await buildApp(OUT_DIR, { buildMark: 'second' });
   // Visiting again makes the browser check the service worker; the new one installs and waits.
   await page.reload();
   await page.locator('gpt2-app[ready]').waitFor();

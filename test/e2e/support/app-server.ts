@@ -41,18 +41,33 @@ function buildMarkPlugin(mark: string): Plugin {
   return { name: 'e2e-build-mark', transformIndexHtml: () => [{ tag: 'meta', attrs: { name: 'app-build', content: mark }, injectTo: 'head' }] };
 }
 
-/**
- * Builds the app into `outDir`, replacing what was there. With `buildMark`, index.html carries it
- * in `<meta name="app-build">`: two builds with different marks are two releases, with different
- * service worker precache manifests, and a page shows which one it was served from.
- */
-export async function buildApp(outDir: string, buildMark?: string): Promise<void> {
-  await build({
-    configFile: 'vite.config.ts',
-    logLevel: 'error',
-    build: { outDir, emptyOutDir: true },
-    plugins: buildMark === undefined ? [] : [buildMarkPlugin(buildMark)],
-  });
+export interface BuildOptions {
+  /**
+   * Written into index.html as `<meta name="app-build" content="<mark>">`: two builds with
+   * different marks are two releases, with different service worker precache manifests, and a
+   * page shows which one it was served from.
+   */
+  buildMark?: string;
+  /** GPT2_HUB_ORIGINS for this build only, as `GPT2_HUB_ORIGINS=... npm run build` sets it. */
+  hubOrigins?: string;
+}
+
+/** Builds the app into `outDir`, replacing what was there. */
+export async function buildApp(outDir: string, { buildMark, hubOrigins }: BuildOptions = {}): Promise<void> {
+  // vite.config.ts reads the variable each time a build loads it.
+  const environmentBefore = process.env.GPT2_HUB_ORIGINS;
+  if (hubOrigins !== undefined) process.env.GPT2_HUB_ORIGINS = hubOrigins;
+  try {
+    await build({
+      configFile: 'vite.config.ts',
+      logLevel: 'error',
+      build: { outDir, emptyOutDir: true },
+      plugins: buildMark === undefined ? [] : [buildMarkPlugin(buildMark)],
+    });
+  } finally {
+    if (environmentBefore === undefined) delete process.env.GPT2_HUB_ORIGINS;
+    else process.env.GPT2_HUB_ORIGINS = environmentBefore;
+  }
 }
 
 let built: Promise<unknown> | undefined;
@@ -61,23 +76,43 @@ let built: Promise<unknown> | undefined;
  *  (an empty Content-Security-Policy header has no directives, so nothing is enforced by it). */
 const NO_ISOLATION_HEADERS = { 'Cross-Origin-Opener-Policy': 'unsafe-none', 'Cross-Origin-Embedder-Policy': 'unsafe-none', 'Content-Security-Policy': '' };
 
+/** The default build's folder, built once per test file. */
+export async function builtApp(): Promise<string> {
+  built ??= buildApp(OUT_DIR);
+  await built;
+  return OUT_DIR;
+}
+
+export interface AppServerOptions {
+  /** What the caller built there, instead of the default build. */
+  outDir?: string;
+  /** false: the server neither makes the app cross-origin isolated nor sends its policy, as a plain static host would not. */
+  isolationHeaders?: boolean;
+  /** Where to listen, instead of any free port on localhost. */
+  host?: string;
+  port?: number;
+}
+
 /**
  * Serves the app: by default built once per test run; with `outDir`, what the caller built there.
  * `vite preview` reads each file when it is asked for, so building into `outDir` again while the
- * server runs replaces the served app, as deploying a new release does. With `isolationHeaders`
- * false the server does not make the app cross-origin isolated nor send its policy, as a plain static host would not.
+ * server runs replaces the served app, as deploying a new release does.
  */
-export async function startAppServer({ outDir, isolationHeaders = true }: { outDir?: string; isolationHeaders?: boolean } = {}): Promise<AppServer> {
-  if (outDir === undefined) {
-    built ??= buildApp(OUT_DIR);
-    await built;
-  }
+export async function startAppServer({ outDir, isolationHeaders = true, host, port }: AppServerOptions = {}): Promise<AppServer> {
+  const served = outDir ?? (await builtApp());
   const server: PreviewServer = await preview({
     configFile: 'vite.config.ts',
     logLevel: 'error',
-    build: { outDir: outDir ?? OUT_DIR },
-    // vite.config.ts's headers are merged with these, so "no isolation" has to be said explicitly.
-    preview: { port: 0, strictPort: false, ...(isolationHeaders ? {} : { headers: NO_ISOLATION_HEADERS }) },
+    build: { outDir: served },
+    // vite.config.ts's headers, and the build's policy that the preview sends
+    // (scripts/content-security-policy.ts), give way only to headers named here, so "no isolation"
+    // and "no policy" have to be said explicitly.
+    preview: {
+      ...(host === undefined ? {} : { host }),
+      port: port ?? 0,
+      strictPort: port !== undefined,
+      ...(isolationHeaders ? {} : { headers: NO_ISOLATION_HEADERS }),
+    },
     plugins: [flakyModelServerPlugin(HUB_PREFIX, prepareHub())],
   });
   const baseUrl = server.resolvedUrls?.local[0];
