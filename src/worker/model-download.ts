@@ -21,6 +21,7 @@ import {
   writeTextFile,
   type StoredFile,
 } from './model-store.ts';
+import { policyAwareFetch, RefusedByPolicy } from './policy-refusal.ts';
 
 /** A download failed; the message says why and what to do. */
 export class DownloadError extends Error {
@@ -231,7 +232,7 @@ class ModelDownload {
 
   constructor(private readonly store: ModelStore, private readonly request: DownloadRequest, private readonly options: DownloadOptions) {
     this.progress = new ProgressReporter(options.onProgress);
-    this.fetch = options.fetch ?? ((input, init) => fetch(input, init));
+    this.fetch = policyAwareFetch(options.fetch ?? ((input, init) => fetch(input, init)));
     this.stallTimeoutMs = options.stallTimeoutMs ?? STALL_TIMEOUT_MS;
   }
 
@@ -308,6 +309,7 @@ class ModelDownload {
       // no-store: the file goes to OPFS; a second copy in the HTTP cache would only eat the quota.
       response = await inactivity.watch(this.fetch(url, { headers, cache: 'no-store', signal: inactivity.signal }));
     } catch (error) {
+      if (error instanceof RefusedByPolicy) throw new DownloadError(error.message);
       throw new ConnectionLost(false, inactivity.stalled ?? error);
     }
     let checked: { start: number; record: PartRecord };

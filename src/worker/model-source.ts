@@ -3,6 +3,7 @@
 import type { ModelSource, WeightsFormat } from './engine-api.ts';
 import type { WeightFile } from './load-weights.ts';
 import { shardFileNames } from './load-weights.ts';
+import { policyAwareFetch, RefusedByPolicy } from './policy-refusal.ts';
 
 export interface ResolvedModel {
   format: WeightsFormat;
@@ -28,12 +29,15 @@ function formatOf(name: string, configName: string): WeightsFormat {
   );
 }
 
+const fetchFile = policyAwareFetch((input, init) => fetch(input, init));
+
 async function fetchOk(url: string, signal?: AbortSignal, headers?: Record<string, string>): Promise<Response> {
   let response: Response;
   try {
-    response = await fetch(url, { signal, headers });
+    response = await fetchFile(url, { signal, headers });
   } catch (error) {
     if (signal?.aborted) throw error;
+    if (error instanceof RefusedByPolicy) throw new ModelSourceError(error.message);
     throw new ModelSourceError(`could not reach ${url} (${(error as Error).message}); check the connection and try again`);
   }
   if (!response.ok) {
