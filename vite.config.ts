@@ -16,7 +16,6 @@ const pwa = VitePWA({
   // A new version waits until the user accepts the prompt the app shows (src/main.ts).
   registerType: 'prompt',
   injectRegister: false,
-  includeAssets: ['icon-*.png'],
   manifest: {
     name: 'GPT-2 in your browser',
     short_name: 'GPT-2',
@@ -33,7 +32,9 @@ const pwa = VitePWA({
     ],
   },
   injectManifest: {
-    globPatterns: ['**/*.{js,css,html,wasm,png,svg,webmanifest}'],
+    // What the build makes. The plugin itself adds the web app manifest and its icons (from
+    // public/): matching them here too listed each of them twice.
+    globPatterns: ['**/*.{js,css,html,wasm,svg}'],
     // The worker bundle carries the tokenizer's 50k merges (~1 MB); precache it all.
     maximumFileSizeToCacheInBytes: 8 * 1024 * 1024,
   },
