@@ -3,7 +3,7 @@
 // backend (f32 and int8); on a truncated copy, or with a backend that does not exist, it must fail
 // with one `error:` line and a non-zero exit code.
 import { execFile } from 'node:child_process';
-import { copyFileSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { copyFileSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
@@ -88,6 +88,19 @@ describe('npm run logits', () => {
     const [fromLegacy, fromSafetensors] = [JSON.parse(converted.lines[0]), JSON.parse(original.lines[0])];
     expect(maxAbsDifference(fromLegacy.logits, fromSafetensors.logits)).toBe(0);
     expect(fromLegacy.argmax).toEqual(fromSafetensors.argmax);
+  });
+
+  // Both formats and dtypes are checked against the reference in Node (test/unit/cpu-engine.test.ts); this is the worker's path.
+  it('reads a pytorch_model.bin saved by torch.save (zip format, F16) through the worker in Chromium', async () => {
+    const folder = join(scratch, 'pytorch');
+    mkdirSync(folder);
+    copyFileSync(join(import.meta.dirname, '../fixtures/torch/tiny-f16-zip.bin'), join(folder, 'pytorch_model.bin'));
+    copyFileSync(join(fixture, 'config.json'), join(folder, 'config.json'));
+    const { code, lines } = await runLogits(['--model', folder, '--tokens', testCase.tokens.join(','), '--all-positions']);
+    expect(code, lines.join('\n')).toBe(0);
+    const result = JSON.parse(lines[0]);
+    expect(maxAbsDifference(result.logits, testCase.last_logits_f16_weights)).toBeLessThan(2e-2);
+    expect(result.argmax).toEqual(testCase.all_positions_argmax);
   });
 
   it('matches a float64 reference of the shipped demo model on a 64-token KJV passage, on both backends', async () => {
