@@ -10,7 +10,7 @@ const APP = 'http://localhost:4173';
 const allows = (policy: string, url: string) => connectSrcAllows(policy, new URL(url), APP);
 
 describe("the app's own policy", () => {
-  const policy = contentSecurityPolicy('http://127.0.0.1:8080 https://mirror.example.org');
+  const policy = contentSecurityPolicy('http://127.0.0.1:8080 https://hub.example.org');
 
   it('allows its own origin, the hub and its CDN, and the origins it was built with', () => {
     for (const url of [
@@ -18,7 +18,7 @@ describe("the app's own policy", () => {
       'https://huggingface.co/openai-community/gpt2/resolve/main/model.safetensors',
       'https://cas-bridge.xethub.hf.co/xet-bridge-us/abc',
       'http://127.0.0.1:8080/test-hub/x',
-      'https://mirror.example.org/hf/gpt2/resolve/main/config.json',
+      'https://hub.example.org/hf/gpt2/resolve/main/config.json',
     ]) expect(allows(policy, url), url).toBe(true);
   });
 
