@@ -4,6 +4,7 @@
 // runs n times as many cases.
 import type { WeightSink, WeightSlot } from '../../src/model/weight-layout.ts';
 import type { WeightFile } from '../../src/worker/load-weights.ts';
+import { WeightsFormatError } from '../../src/worker/weights-parser.ts';
 
 export const SEED = process.env.WEIGHTS_FUZZ_SEED === undefined ? (Math.random() * 2 ** 32) >>> 0 : Number(process.env.WEIGHTS_FUZZ_SEED) >>> 0;
 export const SCALE = Number(process.env.WEIGHTS_FUZZ_SCALE ?? 1);
@@ -134,4 +135,54 @@ export function chunkSizes(random: Random, fileLength: number): { text: string; 
   }
   const size = random.pick([2, 3, 7, 8, 13, 100, 511, 4096, 65536, Math.max(1, fileLength)]);
   return { text: `chunks of ${size} bytes`, next: () => size };
+}
+
+// --- One case ---
+
+export interface FuzzStats {
+  cases: number;
+  loaded: number;
+  ms: number;
+  slowestMs: number;
+  /** Rejection messages with their numbers blanked, so that kinds of error can be counted. */
+  messageKinds: Set<string>;
+  failures: string[];
+}
+
+export const newFuzzStats = (): FuzzStats => ({ cases: 0, loaded: 0, ms: 0, slowestMs: 0, messageKinds: new Set(), failures: [] });
+
+/**
+ * Runs `load` on one damaged file and records the outcome in `stats`: loaded with every slot written
+ * once, or refused with a message that says what to do; anything else (another error, a message with
+ * no advice, a slow case) is a failure, described by `describe()` so it can be replayed.
+ */
+export async function recordFuzzCase(
+  stats: FuzzStats,
+  load: (sink: CheckingSink) => Promise<unknown>,
+  messageKind: (message: string) => string,
+  describe: () => string,
+): Promise<void> {
+  const sink = new CheckingSink();
+  const started = performance.now();
+  let problem: string | undefined;
+  try {
+    await load(sink);
+    stats.loaded++;
+    const coverage = sink.coverageProblems();
+    if (coverage.length > 0) problem = `loaded but left slots unwritten or written twice: ${coverage.slice(0, 3).join('; ')}`;
+  } catch (error) {
+    if (!(error instanceof WeightsFormatError)) {
+      problem = `threw ${error instanceof Error ? `${error.name}: ${error.message}` : String(error)}`;
+    } else if (!ADVICE.test(error.message)) {
+      problem = `message says nothing to do: ${error.message}`;
+    } else {
+      stats.messageKinds.add(messageKind(error.message));
+    }
+  }
+  const ms = performance.now() - started;
+  stats.cases++;
+  stats.ms += ms;
+  stats.slowestMs = Math.max(stats.slowestMs, ms);
+  if (ms > MAX_CASE_MS) problem ??= `took ${ms.toFixed(0)} ms`;
+  if (problem && stats.failures.length < 20) stats.failures.push(`seed ${SEED} ${describe()}: ${problem}`);
 }

@@ -10,7 +10,7 @@ import { beforeAll, describe, expect, it } from 'vitest';
 import type { Gpt2Config } from '../../src/model/config.ts';
 import type { MatrixDtype } from '../../src/model/weight-layout.ts';
 import { type WeightFile, type WeightsSource, loadWeights } from '../../src/worker/load-weights.ts';
-import { WeightsFormatError, type WeightsParser } from '../../src/worker/weights-parser.ts';
+import type { WeightsParser } from '../../src/worker/weights-parser.ts';
 import {
   type SafetensorsDtype,
   encodeLegacyBin,
@@ -19,7 +19,7 @@ import {
   legacyConfigText,
   randomGpt2Tensors,
 } from '../../scripts/model-files.ts';
-import { ADVICE, CheckingSink, MAX_CASE_MS, Random, SCALE, SEED, chunkSizes, chunkedFile } from './fuzz-harness.ts';
+import { Random, SCALE, SEED, chunkSizes, chunkedFile, newFuzzStats, recordFuzzCase, type FuzzStats } from './fuzz-harness.ts';
 import { MemorySink, ODD_CONFIG, TINY_CONFIG, createParser, differingSlots, fixture } from './weights-helpers.ts';
 
 // How far into the fixtures' data the fixture cases stream before the stream stops short.
@@ -366,16 +366,6 @@ function pickWeighted(random: Random, weighted: [Mutation, number][]): Mutation 
 
 // --- Running cases ---
 
-interface Stats {
-  cases: number;
-  loaded: number;
-  ms: number;
-  slowestMs: number;
-  /** Rejection messages with their numbers blanked, so that kinds of error can be counted. */
-  messageKinds: Set<string>;
-  failures: string[];
-}
-
 let parser: WeightsParser;
 let corpora: ReturnType<typeof buildCorpora>;
 // What the tiny inputs load to in a fresh parser, to check the fuzzed one still loads them so.
@@ -397,7 +387,7 @@ function sourceOf(corpus: Corpus, file: WeightFile): WeightsSource {
   return { format: corpus.format, config: corpus.config, files: [file] };
 }
 
-async function runCase(corpus: Corpus, mutations: [Mutation, number][], caseNumber: number, stats: Stats): Promise<void> {
+async function runCase(corpus: Corpus, mutations: [Mutation, number][], caseNumber: number, stats: FuzzStats): Promise<void> {
   const random = new Random(SEED, caseNumber);
   const c: FuzzCase = { bytes: corpus.bytes.slice(), size: corpus.size, headerEnd: corpus.headerEnd, steps: [] };
   const chosen = Array.from({ length: random.between(1, 3) }, () => pickWeighted(random, mutations));
@@ -406,31 +396,8 @@ async function runCase(corpus: Corpus, mutations: [Mutation, number][], caseNumb
   const matrixDtype: MatrixDtype = random.chance(0.5) ? 'f32' : 'f16';
   const chunks = chunkSizes(random, c.bytes.length);
 
-  const sink = new CheckingSink();
-  const started = performance.now();
-  let problem: string | undefined;
-  try {
-    await loadWeights(parser, sourceOf(corpus, chunkedFile('weights', c.bytes, c.size, chunks.next)), sink, { matrixDtype });
-    stats.loaded++;
-    const coverage = sink.coverageProblems();
-    if (coverage.length > 0) problem = `loaded but left slots unwritten or written twice: ${coverage.slice(0, 3).join('; ')}`;
-  } catch (error) {
-    if (!(error instanceof WeightsFormatError)) {
-      problem = `threw ${error instanceof Error ? `${error.name}: ${error.message}` : String(error)}`;
-    } else if (!ADVICE.test(error.message)) {
-      problem = `message says nothing to do: ${error.message}`;
-    } else {
-      stats.messageKinds.add(messageKind(error.message));
-    }
-  }
-  const ms = performance.now() - started;
-  stats.cases++;
-  stats.ms += ms;
-  stats.slowestMs = Math.max(stats.slowestMs, ms);
-  if (ms > MAX_CASE_MS) problem ??= `took ${ms.toFixed(0)} ms`;
-  if (problem && stats.failures.length < 20) {
-    stats.failures.push(`seed ${SEED} case ${caseNumber} (${corpus.name}, ${matrixDtype}, ${chunks.text}; ${c.steps.join('; ')}): ${problem}`);
-  }
+  await recordFuzzCase(stats, (sink) => loadWeights(parser, sourceOf(corpus, chunkedFile('weights', c.bytes, c.size, chunks.next)), sink, { matrixDtype }), messageKind,
+    () => `case ${caseNumber} (${corpus.name}, ${matrixDtype}, ${chunks.text}; ${c.steps.join('; ')})`);
 }
 
 /** A message with its numbers, names and quoted text blanked: what kind of damage it reports. */
@@ -449,8 +416,8 @@ async function expectStillLoads(corpus: Corpus, afterCase: number): Promise<void
   expect(differingSlots(sink.data, baselines.get(corpus)!), `seed ${SEED}: after case ${afterCase}`).toEqual([]);
 }
 
-async function fuzz(inputs: Corpus[], mutations: [Mutation, number][], cases: number, firstCase: number): Promise<Stats> {
-  const stats: Stats = { cases: 0, loaded: 0, ms: 0, slowestMs: 0, messageKinds: new Set(), failures: [] };
+async function fuzz(inputs: Corpus[], mutations: [Mutation, number][], cases: number, firstCase: number): Promise<FuzzStats> {
+  const stats = newFuzzStats();
   for (let i = 0; i < cases; i++) {
     const caseNumber = firstCase + i;
     await runCase(inputs[i % inputs.length], mutations, caseNumber, stats);

@@ -10,7 +10,7 @@ import type { MatrixDtype } from '../../src/model/weight-layout.ts';
 import { loadWeights, type WeightsSource } from '../../src/worker/load-weights.ts';
 import { WeightsFormatError, type WeightsParser } from '../../src/worker/weights-parser.ts';
 import { readStateDict } from '../../src/weights/pytorch/state-dict.ts';
-import { ADVICE, CheckingSink, MAX_CASE_MS, Random, SCALE, SEED, chunkSizes, chunkedFile } from './fuzz-harness.ts';
+import { ADVICE, Random, SCALE, SEED, chunkSizes, chunkedFile, newFuzzStats, recordFuzzCase, type FuzzStats } from './fuzz-harness.ts';
 import { readZip, writeZip } from './pytorch-files.ts';
 import { MemorySink, createParser, differingSlots, torchFixture } from './weights-helpers.ts';
 
@@ -234,15 +234,6 @@ function pickWeighted(random: Random, weighted: [Mutation, number][]): Mutation 
 
 // --- Running cases ---
 
-interface Stats {
-  cases: number;
-  loaded: number;
-  ms: number;
-  slowestMs: number;
-  messageKinds: Set<string>;
-  failures: string[];
-}
-
 let parser: WeightsParser;
 let corpora: ReturnType<typeof buildCorpora>;
 let baseline: Uint8Array[];
@@ -259,7 +250,7 @@ function sourceOf(bytes: Uint8Array, size: number, nextChunk: () => number): Wei
   return { format: 'pytorch-bin', config, files: [chunkedFile('pytorch_model.bin', bytes, size, nextChunk)] };
 }
 
-async function runCase(corpus: Corpus, caseNumber: number, stats: Stats): Promise<void> {
+async function runCase(corpus: Corpus, caseNumber: number, stats: FuzzStats): Promise<void> {
   const random = new Random(SEED, caseNumber);
   const c: FuzzCase = { bytes: corpus.bytes.slice(), size: corpus.bytes.length, steps: [] };
   const chosen = Array.from({ length: random.between(1, 3) }, () => pickWeighted(random, MUTATIONS));
@@ -268,31 +259,8 @@ async function runCase(corpus: Corpus, caseNumber: number, stats: Stats): Promis
   const matrixDtype: MatrixDtype = random.chance(0.5) ? 'f32' : 'f16';
   const chunks = chunkSizes(random, c.bytes.length);
 
-  const sink = new CheckingSink();
-  const started = performance.now();
-  let problem: string | undefined;
-  try {
-    await loadWeights(parser, sourceOf(c.bytes, c.size, chunks.next), sink, { matrixDtype });
-    stats.loaded++;
-    const coverage = sink.coverageProblems();
-    if (coverage.length > 0) problem = `loaded but left slots unwritten or written twice: ${coverage.slice(0, 3).join('; ')}`;
-  } catch (error) {
-    if (!(error instanceof WeightsFormatError)) {
-      problem = `threw ${error instanceof Error ? `${error.name}: ${error.message}` : String(error)}`;
-    } else if (!ADVICE.test(error.message)) {
-      problem = `message says nothing to do: ${error.message}`;
-    } else {
-      stats.messageKinds.add(messageKind(error.message));
-    }
-  }
-  const ms = performance.now() - started;
-  stats.cases++;
-  stats.ms += ms;
-  stats.slowestMs = Math.max(stats.slowestMs, ms);
-  if (ms > MAX_CASE_MS) problem ??= `took ${ms.toFixed(0)} ms`;
-  if (problem && stats.failures.length < 20) {
-    stats.failures.push(`seed ${SEED} case ${caseNumber} (${corpus.name}, ${matrixDtype}, ${chunks.text}; ${c.steps.join('; ')}): ${problem}`);
-  }
+  await recordFuzzCase(stats, (sink) => loadWeights(parser, sourceOf(c.bytes, c.size, chunks.next), sink, { matrixDtype }), messageKind,
+    () => `case ${caseNumber} (${corpus.name}, ${matrixDtype}, ${chunks.text}; ${c.steps.join('; ')})`);
 }
 
 /** A message with its numbers, names and quoted text blanked: what kind of damage it reports. */
@@ -310,8 +278,8 @@ async function expectStillLoads(afterCase: number): Promise<void> {
   expect(differingSlots(sink.data, baseline), `seed ${SEED}: after case ${afterCase}`).toEqual([]);
 }
 
-async function fuzz(inputs: Corpus[], cases: number, firstCase: number): Promise<Stats> {
-  const stats: Stats = { cases: 0, loaded: 0, ms: 0, slowestMs: 0, messageKinds: new Set(), failures: [] };
+async function fuzz(inputs: Corpus[], cases: number, firstCase: number): Promise<FuzzStats> {
+  const stats = newFuzzStats();
   for (let i = 0; i < cases; i++) {
     const caseNumber = firstCase + i;
     await runCase(inputs[i % inputs.length], caseNumber, stats);
