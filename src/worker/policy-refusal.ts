@@ -27,6 +27,8 @@ let listening = false;
 function listen(): void {
   if (listening) return;
   listening = true;
+  // Node (the CLIs and unit tests) has no policy and no such event.
+  if (typeof self === 'undefined') return;
   self.addEventListener('securitypolicyviolation', (event) => {
     if (event.effectiveDirective !== 'connect-src') return;
     refusals.push({ blockedUrl: event.blockedURI, policy: event.originalPolicy, at: performance.now() });
