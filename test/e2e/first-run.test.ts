@@ -8,7 +8,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { DEMO_MODEL } from '../../src/models/demo-model.ts';
 import { decode, encode } from '../../src/worker/tokenizer.ts';
 import type { DemoEvaluation } from '../../training/kjv-demo/write-card.ts';
-import { setSetting } from './support/app-page.ts';
+import { replyTo, setSetting } from './support/app-page.ts';
 import { openBrowser, startAppServer, type AppServer, type BrowserSession } from './support/app-server.ts';
 
 const PROMPT = 'And the LORD spake unto Moses, saying,';
@@ -40,16 +40,6 @@ describe('the first start, with no model saved and the hub unreachable', () => {
     await server?.close();
   });
 
-  async function greedyReply(): Promise<string> {
-    const replies = page.getByTestId('reply');
-    const before = await replies.count();
-    await page.getByTestId('prompt').fill(PROMPT);
-    await page.getByTestId('prompt').press('Enter');
-    await expect.poll(() => replies.count()).toBe(before + 1);
-    await page.locator('gpt2-app:not([generating])').waitFor({ timeout: 300_000 });
-    return (await replies.last().textContent()) ?? '';
-  }
-
   it('loads the demo model by itself and says what it is', async () => {
     await page.goto(server.baseUrl);
     await page.locator('gpt2-app[model-state=ready]').waitFor({ timeout: 300_000 });
@@ -69,7 +59,7 @@ describe('the first start, with no model saved and the hub unreachable', () => {
     await setSetting(page, 'settings-temperature', '0');
     await setSetting(page, 'settings-repetition-penalty', '1');
     await setSetting(page, 'settings-max-new-tokens', String(cardContinuation.tokens.length));
-    expect(await greedyReply()).toBe(decode(cardContinuation.tokens));
+    expect(await replyTo(page, PROMPT)).toBe(decode(cardContinuation.tokens));
   });
 
   it('replies the same on WebGPU, forced in the settings, after a reload reopens the saved demo', async () => {
@@ -78,7 +68,7 @@ describe('the first start, with no model saved and the hub unreachable', () => {
     await page.locator('gpt2-app[model-state=ready]').waitFor({ timeout: 300_000 });
     expect(await page.getByTestId('model-name').textContent()).toContain('KJV demo');
     expect(await page.getByTestId('model-backend').textContent()).toMatch(/^WebGPU/);
-    expect(await greedyReply()).toBe(decode(cardContinuation.tokens));
+    expect(await replyTo(page, PROMPT)).toBe(decode(cardContinuation.tokens));
     expect(elsewhere).toEqual([]);
     expect(session.pageErrors).toEqual([]);
   });

@@ -5,7 +5,7 @@
 import type { Page } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { Control, LoggedRequest } from '../../scripts/flaky-model-server-plugin.ts';
-import { setSetting } from './support/app-page.ts';
+import { replyTo, setSetting } from './support/app-page.ts';
 import { openBrowser, startAppServer, type AppServer, type BrowserSession } from './support/app-server.ts';
 
 describe('models and offline use', () => {
@@ -23,16 +23,6 @@ describe('models and offline use', () => {
   async function chooseModel(id: string): Promise<void> {
     await page.getByTestId('model-select').selectOption(id);
     await expect.poll(appState, { timeout: 300_000 }).toBe('ready');
-  }
-
-  async function replyTo(prompt: string): Promise<string> {
-    const replies = page.getByTestId('reply');
-    const before = await replies.count();
-    await page.getByTestId('prompt').fill(prompt);
-    await page.getByTestId('prompt').press('Enter');
-    await expect.poll(() => replies.count()).toBe(before + 1);
-    await page.locator('gpt2-app:not([generating])').waitFor({ timeout: 300_000 });
-    return (await replies.last().textContent()) ?? '';
   }
 
   beforeAll(async () => {
@@ -66,26 +56,26 @@ describe('models and offline use', () => {
     expect(resumed.status).toBe(206);
     const saved = page.locator('[data-testid=cached-models] li[data-model-id=gpt2]');
     await expect.poll(() => saved.count()).toBe(1);
-    expect((await replyTo('Hello there')).length).toBeGreaterThan(0);
+    expect((await replyTo(page, 'Hello there')).length).toBeGreaterThan(0);
   });
 
   it('switches between two saved models and keeps one when the other is deleted', async () => {
     await steerHub({ bytesPerSecond: null });
     await chooseModel('gpt2-medium'); // the stand-in hub serves the fixture's F16 file here
     expect(await page.getByTestId('model-name').textContent()).toContain('Medium');
-    expect((await replyTo('First model')).length).toBeGreaterThan(0);
+    expect((await replyTo(page, 'First model')).length).toBeGreaterThan(0);
     await chooseModel('gpt2');
     expect(await page.getByTestId('model-name').textContent()).not.toContain('Medium');
     await chooseModel('gpt2-medium');
     await chooseModel('gpt2');
-    expect((await replyTo('Second model')).length).toBeGreaterThan(0);
+    expect((await replyTo(page, 'Second model')).length).toBeGreaterThan(0);
 
     const medium = page.locator('[data-testid=cached-models] li[data-model-id=gpt2-medium]');
     await medium.getByTestId('delete-model').click();
     await medium.getByTestId('confirm-delete').click();
     await expect.poll(() => medium.count()).toBe(0);
     expect(await page.locator('[data-testid=cached-models] li[data-model-id=gpt2]').count()).toBe(1);
-    expect((await replyTo('Still here')).length).toBeGreaterThan(0);
+    expect((await replyTo(page, 'Still here')).length).toBeGreaterThan(0);
   });
 
   it('reloads from the service worker with the network off and generates with the saved model', async () => {
@@ -102,7 +92,7 @@ describe('models and offline use', () => {
       await page.locator('gpt2-app[ready]').waitFor();
       // The app reopens the model used last, from the Origin Private File System.
       await expect.poll(appState, { timeout: 300_000 }).toBe('ready');
-      expect((await replyTo('Offline and still')).length).toBeGreaterThan(0);
+      expect((await replyTo(page, 'Offline and still')).length).toBeGreaterThan(0);
     } finally {
       await session.context.setOffline(false);
     }

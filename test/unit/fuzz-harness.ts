@@ -3,8 +3,8 @@
 // stream in chunks of random sizes. WEIGHTS_FUZZ_SEED=<seed> replays a run; WEIGHTS_FUZZ_SCALE=<n>
 // runs n times as many cases.
 import type { WeightSink, WeightSlot } from '../../src/model/weight-layout.ts';
-import type { WeightFile } from '../../src/worker/load-weights.ts';
 import { WeightsFormatError } from '../../src/worker/weights-parser.ts';
+export { chunkedFile } from './weights-helpers.ts';
 
 export const SEED = process.env.WEIGHTS_FUZZ_SEED === undefined ? (Math.random() * 2 ** 32) >>> 0 : Number(process.env.WEIGHTS_FUZZ_SEED) >>> 0;
 export const SCALE = Number(process.env.WEIGHTS_FUZZ_SCALE ?? 1);
@@ -99,32 +99,6 @@ export class CheckingSink implements WeightSink {
 
 // --- Streaming ---
 
-/**
- * A file of claimed `size` whose stream yields `bytes` in chunk sizes from `nextChunk`; its slices
- * are of `bytes` too, so a file that claims more than it has gives short slices.
- */
-export function chunkedFile(name: string, bytes: Uint8Array, size: number, nextChunk: () => number): WeightFile {
-  return {
-    name,
-    size,
-    slice: (start, end) => new Blob([bytes.slice(start, end)]),
-    stream() {
-      let offset = 0;
-      return new ReadableStream<Uint8Array>({
-        pull(controller) {
-          if (offset >= bytes.length) return controller.close();
-          // Several chunks per pull, so that tiny chunks do not make the stream the bottleneck.
-          for (let i = 0; i < 64 && offset < bytes.length; i++) {
-            const length = nextChunk();
-            controller.enqueue(bytes.slice(offset, offset + length));
-            offset += length;
-          }
-        },
-      });
-    },
-  };
-}
-
 /** Chunk sizes for one case: mostly fixed, sometimes random for every chunk; a few one-byte runs. */
 export function chunkSizes(random: Random, fileLength: number): { text: string; next: () => number } {
   const style = random.below(10);
@@ -135,6 +109,16 @@ export function chunkSizes(random: Random, fileLength: number): { text: string; 
   }
   const size = random.pick([2, 3, 7, 8, 13, 100, 511, 4096, 65536, Math.max(1, fileLength)]);
   return { text: `chunks of ${size} bytes`, next: () => size };
+}
+
+/** One of `weighted`'s items, each as likely as its weight. */
+export function pickWeighted<T>(random: Random, weighted: [T, number][]): T {
+  let ticket = random.below(weighted.reduce((sum, [, weight]) => sum + weight, 0));
+  for (const [item, weight] of weighted) {
+    ticket -= weight;
+    if (ticket < 0) return item;
+  }
+  return weighted[0][0];
 }
 
 // --- One case ---

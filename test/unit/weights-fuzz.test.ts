@@ -19,7 +19,7 @@ import {
   legacyConfigText,
   randomGpt2Tensors,
 } from '../../scripts/model-files.ts';
-import { Random, SCALE, SEED, chunkSizes, chunkedFile, newFuzzStats, recordFuzzCase, type FuzzStats } from './fuzz-harness.ts';
+import { Random, SCALE, SEED, chunkSizes, chunkedFile, newFuzzStats, pickWeighted, recordFuzzCase, type FuzzStats } from './fuzz-harness.ts';
 import { MemorySink, ODD_CONFIG, TINY_CONFIG, createParser, differingSlots, fixture } from './weights-helpers.ts';
 
 // How far into the fixtures' data the fixture cases stream before the stream stops short.
@@ -354,15 +354,6 @@ const LEGACY_MUTATIONS: [Mutation, number][] = [
 
 // Mutations that move bytes come last, so the others still find the fields where the corpus says.
 const MOVES_BYTES = new Set<Mutation>([insertBytes, deleteBytes, truncate, editJsonTokens]);
-
-function pickWeighted(random: Random, weighted: [Mutation, number][]): Mutation {
-  let ticket = random.below(weighted.reduce((sum, [, weight]) => sum + weight, 0));
-  for (const [mutation, weight] of weighted) {
-    ticket -= weight;
-    if (ticket < 0) return mutation;
-  }
-  return weighted[0][0];
-}
 
 // --- Running cases ---
 

@@ -66,19 +66,28 @@ export class MemorySink implements WeightSink {
 
 /** A WeightFile over bytes in memory, streamed in chunks of `chunkSize`; its slices are Blobs, as a File's are. */
 export function memoryFile(name: string, bytes: Uint8Array, chunkSize = 65536): WeightFile {
+  return chunkedFile(name, bytes, bytes.length, () => chunkSize);
+}
+
+/**
+ * A file of claimed `size` whose stream yields `bytes` in chunk sizes from `nextChunk`; its slices
+ * are of `bytes` too, so a file that claims more than it has gives short slices.
+ */
+export function chunkedFile(name: string, bytes: Uint8Array, size: number, nextChunk: () => number): WeightFile {
   return {
     name,
-    size: bytes.length,
+    size,
     slice: (start, end) => new Blob([bytes.slice(start, end)]),
     stream() {
       let offset = 0;
       return new ReadableStream<Uint8Array>({
         pull(controller) {
           if (offset >= bytes.length) return controller.close();
-          // Enqueue a batch per pull: one-byte chunks one at a time would make the stream the bottleneck.
+          // Several chunks per pull, so that tiny chunks do not make the stream the bottleneck.
           for (let i = 0; i < 256 && offset < bytes.length; i++) {
-            controller.enqueue(bytes.slice(offset, offset + chunkSize));
-            offset += chunkSize;
+            const length = nextChunk();
+            controller.enqueue(bytes.slice(offset, offset + length));
+            offset += length;
           }
         },
       });

@@ -10,7 +10,7 @@ import type { MatrixDtype } from '../../src/model/weight-layout.ts';
 import { loadWeights, type WeightsSource } from '../../src/worker/load-weights.ts';
 import { WeightsFormatError, type WeightsParser } from '../../src/worker/weights-parser.ts';
 import { readStateDict } from '../../src/weights/pytorch/state-dict.ts';
-import { ADVICE, Random, SCALE, SEED, chunkSizes, chunkedFile, newFuzzStats, recordFuzzCase, type FuzzStats } from './fuzz-harness.ts';
+import { ADVICE, Random, SCALE, SEED, chunkSizes, chunkedFile, newFuzzStats, pickWeighted, recordFuzzCase, type FuzzStats } from './fuzz-harness.ts';
 import { readZip, writeZip } from './pytorch-files.ts';
 import { MemorySink, createParser, differingSlots, torchFixture } from './weights-helpers.ts';
 
@@ -222,15 +222,6 @@ const MUTATIONS: [Mutation, number][] = [
 ];
 // Mutations that move bytes come last, so the others still find the parts where the corpus says.
 const MOVES_BYTES = new Set<Mutation>([insertBytes, deleteBytes, truncate]);
-
-function pickWeighted(random: Random, weighted: [Mutation, number][]): Mutation {
-  let ticket = random.below(weighted.reduce((sum, [, weight]) => sum + weight, 0));
-  for (const [mutation, weight] of weighted) {
-    ticket -= weight;
-    if (ticket < 0) return mutation;
-  }
-  return weighted[0][0];
-}
 
 // --- Running cases ---
 

@@ -44,3 +44,14 @@ export async function watchLastReply(page: Page): Promise<() => Promise<ReplySna
     return snapshots;
   });
 }
+
+/** Sends `prompt` as a user does (typed, then Enter) and gives the reply once it is written. */
+export async function replyTo(page: Page, prompt: string): Promise<string> {
+  const replies = page.getByTestId('reply');
+  const before = await replies.count();
+  await page.getByTestId('prompt').fill(prompt);
+  await page.getByTestId('prompt').press('Enter');
+  await replies.nth(before).waitFor();
+  await page.locator('gpt2-app:not([generating])').waitFor({ timeout: 300_000 });
+  return (await replies.last().textContent()) ?? '';
+}
