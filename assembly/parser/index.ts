@@ -1,4 +1,4 @@
-// The weights parser's WASM interface, wrapped by src/worker/weights-parser.ts. Exports take and
+// The weights parser's WASM interface, wrapped by src/weights/weights-parser.ts. Exports take and
 // return plain numbers (u64 values as f64). A fallible export returns a negative number and
 // leaves a message at errorMessagePtr()/errorMessageLength() (UTF-8).
 //

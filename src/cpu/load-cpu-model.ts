@@ -1,8 +1,8 @@
 // Loads a checkpoint into the CPU backend: a fresh WASM memory, the weights streamed into it by
 // the parser (int8 quantized on the way), then activations and the KV cache after them.
 import type { Gpt2Config } from '../model/config.ts';
-import { loadWeights, type WeightsSource } from '../worker/load-weights.ts';
-import type { WeightsParser } from '../worker/weights-parser.ts';
+import { loadWeights, type WeightsSource } from '../weights/load-weights.ts';
+import type { WeightsParser } from '../weights/weights-parser.ts';
 import { CpuMemory } from './cpu-memory.ts';
 import { CpuWeights, type CpuWeightsDtype } from './cpu-weights.ts';
 import { Gpt2Cpu, unsupportedCpuShapeReason } from './gpt2-cpu.ts';

@@ -8,9 +8,9 @@ import parserWasmUrl from '../generated/weights-parser.wasm?url';
 import { Gpt2Gpu } from '../gpu/gpt2-gpu.ts';
 import { GpuWeights } from '../gpu/gpu-weights.ts';
 import type { WeightsDtype } from '../worker/engine-api.ts';
-import { loadWeights } from '../worker/load-weights.ts';
+import { loadWeights } from '../weights/load-weights.ts';
 import { resolveModelSource } from '../worker/model-source.ts';
-import { WeightsParser } from '../worker/weights-parser.ts';
+import { WeightsParser } from '../weights/weights-parser.ts';
 import { interleavedFractions, median } from './paired-runs.ts';
 import type { ReadBandwidthProbe, ReadChoice } from './read-bandwidth.ts';
 

@@ -1,9 +1,10 @@
 // The one door between the UI (or a headless script) and the engine in its worker. Everything the
 // UI can ask of the model is here, typed; the worker exposes it with Comlink.
 import type { Gpt2Config } from '../model/config.ts';
+import type { WeightsFormat } from '../weights/load-weights.ts';
 
 /** HF model.safetensors (or its shards), the legacy gpt2_weights.bin, or HF/PyTorch pytorch_model.bin. */
-export type WeightsFormat = 'safetensors' | 'legacy-bin' | 'pytorch-bin';
+export type { WeightsFormat };
 
 /** Where a model's files come from. */
 export type ModelSource =

@@ -18,12 +18,12 @@ import type {
 } from './engine-api.ts';
 import { adapterName, CPU_WEIGHTS_DTYPE, gpuWeightsDtype, isSoftwareAdapter } from './default-choices.ts';
 import { generate } from './generation.ts';
-import { loadWeights, type WeightsSource } from './load-weights.ts';
+import { loadWeights, type WeightsSource } from '../weights/load-weights.ts';
 import { downloadModel } from './model-download.ts';
 import { resolveModelSource } from './model-source.ts';
 import { ModelStore, storageInfo } from './model-store.ts';
 import { encode } from './tokenizer.ts';
-import { WeightsParser } from './weights-parser.ts';
+import { WeightsParser } from '../weights/weights-parser.ts';
 
 interface LoadedModel {
   gpt2: Gpt2Model;

@@ -8,7 +8,7 @@
 // that keeps the connection open but stops sending is treated as a dropped connection.
 import type { CachedModel, DownloadProgress, DownloadRequest } from './engine-api.ts';
 import { hashFileStart, hexDigest, newSha256, sha256FromEtag, sha256FromLfsPointer, type Sha256Hasher } from './file-sha256.ts';
-import { shardFileNames } from './load-weights.ts';
+import { shardFileNames } from '../weights/load-weights.ts';
 import {
   fileSize,
   MANIFEST_FILE,

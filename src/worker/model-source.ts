@@ -1,8 +1,8 @@
 // Turns a ModelSource (URLs, or files the user picked) into what the weight loader reads: the
 // format, the config bytes and one streamable file per shard. Nothing here reads weight data.
 import type { ModelSource, WeightsFormat } from './engine-api.ts';
-import type { WeightFile } from './load-weights.ts';
-import { shardFileNames } from './load-weights.ts';
+import type { WeightFile } from '../weights/load-weights.ts';
+import { shardFileNames } from '../weights/load-weights.ts';
 import { policyAwareFetch, RefusedByPolicy } from './policy-refusal.ts';
 
 export interface ResolvedModel {

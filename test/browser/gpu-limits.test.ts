@@ -12,7 +12,7 @@ import type { MatrixDtype } from '../../src/model/weight-layout.ts';
 import { MODEL_CATALOG } from '../../src/models/catalog.ts';
 import type { ModelSource } from '../../src/worker/engine-api.ts';
 import { startEngine, type EngineClient } from '../../src/worker/engine-client.ts';
-import { WeightsParser } from '../../src/worker/weights-parser.ts';
+import { WeightsParser } from '../../src/weights/weights-parser.ts';
 
 const catalogConfig = (id: string): Gpt2Config => MODEL_CATALOG.find((entry) => entry.id === id)!.config;
 const gpt2 = catalogConfig('gpt2');

@@ -8,7 +8,7 @@ import { createGpuContext, type GpuContext } from '../../src/gpu/device.ts';
 import { Gpt2Gpu } from '../../src/gpu/gpt2-gpu.ts';
 import { GpuWeights } from '../../src/gpu/gpu-weights.ts';
 import { Epilogue, LinearKernel, deviceTuning, type KernelTuning, type LinearShape } from '../../src/gpu/kernels.ts';
-import { loadWeights } from '../../src/worker/load-weights.ts';
+import { loadWeights } from '../../src/weights/load-weights.ts';
 import type { ExpectedCase } from '../support/fixture-expected.ts';
 import { matrixData, maxAbsDifference, signedRandom } from '../support/gpu-harness.ts';
 import { referenceLinear, runLinearKernel } from '../support/linear-harness.ts';

@@ -8,7 +8,7 @@ import { KernelThreads } from '../../src/cpu/kernel-threads.ts';
 import { nodeKernelThread } from '../support/node-kernel-threads.ts';
 import { INT8_MAX_LOGIT_ERROR, INT8_MIN_TOP1_AGREEMENT, type ExpectedCase } from '../support/fixture-expected.ts';
 import { FIXTURES, createParser, fixture, memoryFile, pytorchSource, torchFixture } from './weights-helpers.ts';
-import type { WeightsSource } from '../../src/worker/load-weights.ts';
+import type { WeightsSource } from '../../src/weights/load-weights.ts';
 
 const kernels = new WebAssembly.Module(readFileSync('src/generated/cpu-kernels.wasm'));
 const threadedKernels = new WebAssembly.Module(readFileSync('src/generated/cpu-kernels-threads.wasm'));

@@ -3,7 +3,7 @@
 // stream in chunks of random sizes. WEIGHTS_FUZZ_SEED=<seed> replays a run; WEIGHTS_FUZZ_SCALE=<n>
 // runs n times as many cases.
 import type { WeightSink, WeightSlot } from '../../src/model/weight-layout.ts';
-import { WeightsFormatError } from '../../src/worker/weights-parser.ts';
+import { WeightsFormatError } from '../../src/weights/weights-parser.ts';
 export { chunkedFile } from './weights-helpers.ts';
 
 export const SEED = process.env.WEIGHTS_FUZZ_SEED === undefined ? (Math.random() * 2 ** 32) >>> 0 : Number(process.env.WEIGHTS_FUZZ_SEED) >>> 0;

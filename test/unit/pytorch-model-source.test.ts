@@ -6,7 +6,7 @@ import type { AddressInfo } from 'node:net';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { resolveModelSource } from '../../src/worker/model-source.ts';
-import type { WeightsParser } from '../../src/worker/weights-parser.ts';
+import type { WeightsParser } from '../../src/weights/weights-parser.ts';
 import { serveFile } from '../../scripts/static-files.ts';
 import { ODD_CONFIG, TORCH_FIXTURES, createParser, differingSlots, expectedSlots, load, readSafetensors, torchFixture } from './weights-helpers.ts';
 

@@ -1,8 +1,8 @@
 // Model configs (HF config.json, legacy gpt2_config.txt, setConfig) and sharded-checkpoint
 // indexes: what is accepted and how each mistake is reported.
 import { afterEach, beforeAll, describe, expect, it } from 'vitest';
-import { shardFileNames } from '../../src/worker/load-weights.ts';
-import { WeightsFormatError, type WeightsParser } from '../../src/worker/weights-parser.ts';
+import { shardFileNames } from '../../src/weights/load-weights.ts';
+import { WeightsFormatError, type WeightsParser } from '../../src/weights/weights-parser.ts';
 import {
   ODD_CONFIG,
   TINY_CONFIG,

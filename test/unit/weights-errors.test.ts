@@ -3,8 +3,8 @@
 // file (checked after every test).
 import { afterEach, beforeAll, describe, expect, it } from 'vitest';
 import type { MatrixDtype } from '../../src/model/weight-layout.ts';
-import type { WeightFile } from '../../src/worker/load-weights.ts';
-import { WeightsFormatError, type WeightsParser } from '../../src/worker/weights-parser.ts';
+import type { WeightFile } from '../../src/weights/load-weights.ts';
+import { WeightsFormatError, type WeightsParser } from '../../src/weights/weights-parser.ts';
 import {
   MemorySink,
   ODD_CONFIG,
@@ -27,7 +27,7 @@ import {
   u32,
   withHeader,
 } from './weights-helpers.ts';
-import { loadWeights } from '../../src/worker/load-weights.ts';
+import { loadWeights } from '../../src/weights/load-weights.ts';
 
 let parser: WeightsParser;
 beforeAll(async () => {

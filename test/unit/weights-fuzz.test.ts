@@ -9,8 +9,8 @@
 import { beforeAll, describe, expect, it } from 'vitest';
 import type { Gpt2Config } from '../../src/model/config.ts';
 import type { MatrixDtype } from '../../src/model/weight-layout.ts';
-import { type WeightFile, type WeightsSource, loadWeights } from '../../src/worker/load-weights.ts';
-import type { WeightsParser } from '../../src/worker/weights-parser.ts';
+import { type WeightFile, type WeightsSource, loadWeights } from '../../src/weights/load-weights.ts';
+import type { WeightsParser } from '../../src/weights/weights-parser.ts';
 import {
   type SafetensorsDtype,
   encodeLegacyBin,

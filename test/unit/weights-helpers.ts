@@ -4,8 +4,8 @@
 import { readFileSync } from 'node:fs';
 import type { Gpt2Config } from '../../src/model/config.ts';
 import type { MatrixDtype, WeightSink, WeightSlot } from '../../src/model/weight-layout.ts';
-import { loadWeights, type WeightFile, type WeightsSource } from '../../src/worker/load-weights.ts';
-import { WeightsParser } from '../../src/worker/weights-parser.ts';
+import { loadWeights, type WeightFile, type WeightsSource } from '../../src/weights/load-weights.ts';
+import { WeightsParser } from '../../src/weights/weights-parser.ts';
 
 export const FIXTURES = '../shared/fixtures/tiny-gpt2';
 export const TINY_CONFIG: Gpt2Config = { vocabSize: 50257, nCtx: 128, nEmbd: 64, nLayer: 2, nHead: 4 };

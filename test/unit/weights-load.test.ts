@@ -1,8 +1,8 @@
 // Loads the tiny-gpt2 fixture files through loadWeights and checks every slot against an
 // independent reading of the same file.
 import { beforeAll, describe, expect, it } from 'vitest';
-import { loadWeights } from '../../src/worker/load-weights.ts';
-import type { WeightsParser } from '../../src/worker/weights-parser.ts';
+import { loadWeights } from '../../src/weights/load-weights.ts';
+import type { WeightsParser } from '../../src/weights/weights-parser.ts';
 import {
   MemorySink,
   TINY_CONFIG,

@@ -3,8 +3,8 @@
 // file (checked after every test). The files are the real torch.save fixtures with one thing
 // changed, or written by pytorch-files.ts, which first must write files that load.
 import { afterEach, beforeAll, describe, expect, it } from 'vitest';
-import type { WeightFile } from '../../src/worker/load-weights.ts';
-import { WeightsFormatError, type WeightsParser } from '../../src/worker/weights-parser.ts';
+import type { WeightFile } from '../../src/weights/load-weights.ts';
+import { WeightsFormatError, type WeightsParser } from '../../src/weights/weights-parser.ts';
 import {
   legacyCheckpoint,
   op,

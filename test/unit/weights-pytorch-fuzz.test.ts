@@ -7,8 +7,8 @@
 // its slot, or a slow case. Seeds and scale as in weights-fuzz.test.ts (fuzz-harness.ts).
 import { beforeAll, describe, expect, it } from 'vitest';
 import type { MatrixDtype } from '../../src/model/weight-layout.ts';
-import { loadWeights, type WeightsSource } from '../../src/worker/load-weights.ts';
-import { WeightsFormatError, type WeightsParser } from '../../src/worker/weights-parser.ts';
+import { loadWeights, type WeightsSource } from '../../src/weights/load-weights.ts';
+import { WeightsFormatError, type WeightsParser } from '../../src/weights/weights-parser.ts';
 import { readStateDict } from '../../src/weights/pytorch/state-dict.ts';
 import { ADVICE, Random, SCALE, SEED, chunkSizes, chunkedFile, newFuzzStats, pickWeighted, recordFuzzCase, type FuzzStats } from './fuzz-harness.ts';
 import { readZip, writeZip } from './pytorch-files.ts';

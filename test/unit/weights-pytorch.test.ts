@@ -3,7 +3,7 @@
 // twin, in any chunk size, with WASM memory far below the file's size.
 import { beforeAll, describe, expect, it } from 'vitest';
 import type { MatrixDtype } from '../../src/model/weight-layout.ts';
-import type { WeightsParser } from '../../src/worker/weights-parser.ts';
+import type { WeightsParser } from '../../src/weights/weights-parser.ts';
 import {
   ODD_CONFIG,
   TINY_CONFIG,

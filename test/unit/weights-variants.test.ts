@@ -3,7 +3,7 @@
 import { beforeAll, describe, expect, it } from 'vitest';
 import type { Gpt2Config } from '../../src/model/config.ts';
 import type { MatrixDtype } from '../../src/model/weight-layout.ts';
-import type { WeightsParser } from '../../src/worker/weights-parser.ts';
+import type { WeightsParser } from '../../src/weights/weights-parser.ts';
 import {
   ODD_CONFIG,
   type RawTensor,

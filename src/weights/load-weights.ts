@@ -2,9 +2,11 @@
 // the weights parser into a WeightSink, without ever holding a whole file in memory.
 import type { Gpt2Config } from '../model/config.ts';
 import type { MatrixDtype, WeightSink } from '../model/weight-layout.ts';
-import { openPytorchCheckpoint, type ReadRange } from '../weights/pytorch/pytorch-checkpoint.ts';
-import type { WeightsFormat } from './engine-api.ts';
+import { openPytorchCheckpoint, type ReadRange } from './pytorch/pytorch-checkpoint.ts';
 import { WeightsFormatError, type PieceHandler, type WeightsParser } from './weights-parser.ts';
+
+/** The checkpoint formats the parser reads. */
+export type WeightsFormat = 'safetensors' | 'legacy-bin' | 'pytorch-bin';
 
 /** A weights file to stream; a File or Blob (plus a name) fits. */
 export interface WeightFile {

@@ -3,7 +3,7 @@
 // piece to a callback as a view of WASM memory.
 import type { Gpt2Config } from '../model/config.ts';
 import type { MatrixDtype, WeightKind, WeightSlot } from '../model/weight-layout.ts';
-import { WeightsFormatError } from '../weights/weights-format-error.ts';
+import { WeightsFormatError } from './weights-format-error.ts';
 
 export { WeightsFormatError };
 
