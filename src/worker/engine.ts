@@ -19,9 +19,9 @@ import type {
 import { adapterName, CPU_WEIGHTS_DTYPE, gpuWeightsDtype, isSoftwareAdapter } from './default-choices.ts';
 import { generate } from './generation.ts';
 import { loadWeights, type WeightsSource } from '../weights/load-weights.ts';
-import { downloadModel } from './model-download.ts';
+import { downloadModel } from '../storage/model-download.ts';
 import { resolveModelSource } from './model-source.ts';
-import { ModelStore, storageInfo } from './model-store.ts';
+import { ModelStore, storageInfo } from '../storage/model-store.ts';
 import { encode } from './tokenizer.ts';
 import { WeightsParser } from '../weights/weights-parser.ts';
 

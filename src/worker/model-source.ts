@@ -3,7 +3,7 @@
 import type { ModelSource, WeightsFormat } from './engine-api.ts';
 import type { WeightFile } from '../weights/load-weights.ts';
 import { shardFileNames } from '../weights/load-weights.ts';
-import { policyAwareFetch, RefusedByPolicy } from './policy-refusal.ts';
+import { policyAwareFetch, RefusedByPolicy } from '../storage/policy-refusal.ts';
 
 export interface ResolvedModel {
   format: WeightsFormat;

@@ -4,9 +4,9 @@
 import { afterAll, beforeAll, beforeEach, expect, it } from 'vitest';
 import type { Control } from '../../scripts/flaky-model-server-plugin.ts';
 import type { CachedModel, DownloadProgress } from '../../src/worker/engine-api.ts';
-import { downloadModel } from '../../src/worker/model-download.ts';
+import { downloadModel } from '../../src/storage/model-download.ts';
 import { resolveModelSource } from '../../src/worker/model-source.ts';
-import { ModelStore, requestPersistence, storageInfo } from '../../src/worker/model-store.ts';
+import { ModelStore, requestPersistence, storageInfo } from '../../src/storage/model-store.ts';
 import {
   CONFIG_BYTES,
   expectSameAsFixtures,

@@ -4,7 +4,7 @@
 import { expect } from 'vitest';
 import type { Control, LoggedRequest } from '../../scripts/flaky-model-server-plugin.ts';
 import type { DownloadRequest } from '../../src/worker/engine-api.ts';
-import type { ModelStore } from '../../src/worker/model-store.ts';
+import type { ModelStore } from '../../src/storage/model-store.ts';
 
 export const CONFIG_BYTES = 300;
 export const WEIGHTS_BYTES = 13_301_712;

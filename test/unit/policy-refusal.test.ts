@@ -1,10 +1,10 @@
-// How a download refused by the app's Content-Security-Policy is explained (src/worker/policy-refusal.ts):
+// How a download refused by the app's Content-Security-Policy is explained (src/storage/policy-refusal.ts):
 // whether the policy allows the origin asked for, which tells a refused origin from a refused
 // redirect, and the message for each. The refusal itself is seen in Chromium, in
 // test/e2e/built-policy.test.ts.
 import { describe, expect, it } from 'vitest';
 import { contentSecurityPolicy } from '../../scripts/content-security-policy.ts';
-import { connectSrcAllows, refusalMessage } from '../../src/worker/policy-refusal.ts';
+import { connectSrcAllows, refusalMessage } from '../../src/storage/policy-refusal.ts';
 
 const APP = 'http://localhost:4173';
 const allows = (policy: string, url: string) => connectSrcAllows(policy, new URL(url), APP);

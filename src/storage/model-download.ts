@@ -6,7 +6,7 @@
 // file-sha256.ts), are verified, and the manifest is written last. The ETag check on every resumed
 // response makes sure the bytes on disk and the bytes that follow are of the same file. A server
 // that keeps the connection open but stops sending is treated as a dropped connection.
-import type { CachedModel, DownloadProgress, DownloadRequest } from './engine-api.ts';
+import type { CachedModel, DownloadProgress, DownloadRequest } from '../worker/engine-api.ts';
 import { hashFileStart, hexDigest, newSha256, sha256FromEtag, sha256FromLfsPointer, type Sha256Hasher } from './file-sha256.ts';
 import { shardFileNames } from '../weights/load-weights.ts';
 import {

@@ -2,7 +2,7 @@
 // network off. Each model has its own directory holding its files under their own names, and a
 // manifest, model.json, written last: a directory without one is a download still in progress (or
 // abandoned), never a model. Files are handed out as OPFS Files, which stream from disk.
-import type { CachedModel, StorageInfo } from './engine-api.ts';
+import type { CachedModel, StorageInfo } from '../worker/engine-api.ts';
 
 export const MANIFEST_FILE = 'model.json';
 
