@@ -39,10 +39,10 @@ architecture and vocabulary, trained in this repository on one book, so that the
 writes real text on a first start with no network. It continues text in the style of the King James
 Version; it knows nothing else.
 
-## Data and licence
+## Data
 - Text: the King James Version of the Bible (1611), from Debian's \`bible-kjv\` package
   (\`bible -f "Genesis 1:1-Revelation 22:21"\`). Its copyright has expired (see that package's
-  copyright file); these weights are offered under the same terms as the rest of this repository.
+  copyright file).
 - Each chapter is one paragraph (verse references dropped), tokenized with the app's own GPT-2
   tokenizer: ${training.training_tokens.toLocaleString('en')} training tokens using ${training.known_ids.toLocaleString('en')} distinct ids.
 - Held out: every ${HELD_OUT_EVERY}th chapter (${training.held_out_chapters.length} chapters, from ${training.held_out_chapters[0]} to
@@ -60,7 +60,7 @@ full-vocabulary softmax with those rows tied, so the training itself keeps their
 ## Training
 ${args.steps} steps of AdamW (β 0.9/0.95, weight decay ${args.weight_decay} on matrices), batch ${args.batch} × ${args.ctx} tokens,
 learning rate ${args.lr} after ${args.warmup} warm-up steps, cosine down to 10%, dropout ${args.dropout}, seed ${args.seed},
-torch ${training.torch} on the CPU: ${minutes(training.seconds)} on a 2-core machine. Last training loss ${fixed(last.train_loss, 2)}.
+torch ${training.torch} on the CPU: ${minutes(training.seconds)} on a 2-core machine (shared with other work while it ran). Last training loss ${fixed(last.train_loss, 2)}.
 
 ## Evaluation (from this file, in float64, by \`evaluate.py\`)
 | | |
