@@ -111,6 +111,15 @@ export function chunkSizes(random: Random, fileLength: number): { text: string; 
   return { text: `chunks of ${size} bytes`, next: () => size };
 }
 
+/** `bytes` with `remove` bytes at `at` replaced by `insert`. */
+export function splicedBytes(bytes: Uint8Array, at: number, remove: number, insert: Uint8Array): Uint8Array {
+  const spliced = new Uint8Array(bytes.length - remove + insert.length);
+  spliced.set(bytes.subarray(0, at));
+  spliced.set(insert, at);
+  spliced.set(bytes.subarray(at + remove), at + insert.length);
+  return spliced;
+}
+
 /** One of `weighted`'s items, each as likely as its weight. */
 export function pickWeighted<T>(random: Random, weighted: [T, number][]): T {
   let ticket = random.below(weighted.reduce((sum, [, weight]) => sum + weight, 0));

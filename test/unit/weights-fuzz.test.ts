@@ -19,7 +19,7 @@ import {
   legacyConfigText,
   randomGpt2Tensors,
 } from '../../scripts/model-files.ts';
-import { Random, SCALE, SEED, chunkSizes, chunkedFile, newFuzzStats, pickWeighted, recordFuzzCase, type FuzzStats } from './fuzz-harness.ts';
+import { Random, SCALE, SEED, chunkSizes, chunkedFile, newFuzzStats, pickWeighted, recordFuzzCase, splicedBytes, type FuzzStats } from './fuzz-harness.ts';
 import { MemorySink, ODD_CONFIG, TINY_CONFIG, createParser, differingSlots, fixture } from './weights-helpers.ts';
 
 // How far into the fixtures' data the fixture cases stream before the stream stops short.
@@ -146,10 +146,7 @@ function position(random: Random, c: FuzzCase, corpus: Corpus): number {
 
 /** Replaces `remove` bytes at `at` with `insert`; the file's size and header end follow. */
 function splice(c: FuzzCase, at: number, remove: number, insert: Uint8Array): void {
-  const bytes = new Uint8Array(c.bytes.length - remove + insert.length);
-  bytes.set(c.bytes.subarray(0, at));
-  bytes.set(insert, at);
-  bytes.set(c.bytes.subarray(at + remove), at + insert.length);
+  const bytes = splicedBytes(c.bytes, at, remove, insert);
   c.size += bytes.length - c.bytes.length;
   if (at <= c.headerEnd) c.headerEnd = Math.max(at, c.headerEnd - remove) + insert.length;
   c.bytes = bytes;

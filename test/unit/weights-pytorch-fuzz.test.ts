@@ -10,7 +10,7 @@ import type { MatrixDtype } from '../../src/model/weight-layout.ts';
 import { loadWeights, type WeightsSource } from '../../src/weights/load-weights.ts';
 import { WeightsFormatError, type WeightsParser } from '../../src/weights/weights-parser.ts';
 import { readStateDict } from '../../src/weights/pytorch/state-dict.ts';
-import { ADVICE, Random, SCALE, SEED, chunkSizes, chunkedFile, newFuzzStats, pickWeighted, recordFuzzCase, type FuzzStats } from './fuzz-harness.ts';
+import { ADVICE, Random, SCALE, SEED, chunkSizes, chunkedFile, newFuzzStats, pickWeighted, recordFuzzCase, splicedBytes, type FuzzStats } from './fuzz-harness.ts';
 import { readZip, writeZip } from './pytorch-files.ts';
 import { MemorySink, createParser, differingSlots, torchFixture } from './weights-helpers.ts';
 
@@ -113,10 +113,7 @@ function region(random: Random, corpus: Corpus): [string, Range[]] {
 }
 
 function splice(c: FuzzCase, at: number, remove: number, insert: Uint8Array): void {
-  const bytes = new Uint8Array(c.bytes.length - remove + insert.length);
-  bytes.set(c.bytes.subarray(0, at));
-  bytes.set(insert, at);
-  bytes.set(c.bytes.subarray(at + remove), at + insert.length);
+  const bytes = splicedBytes(c.bytes, at, remove, insert);
   c.size += bytes.length - c.bytes.length;
   c.bytes = bytes;
 }
