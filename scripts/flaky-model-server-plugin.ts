@@ -1,7 +1,9 @@
 // A stand-in for the HuggingFace hub, for the download tests. It serves each fixture folder as a
-// repository, `<prefix><repo>/resolve/main/<file>`, the way the hub does (Range, If-Range, a strong
-// ETag: an LFS file's SHA-256, a git blob's SHA-1 for other files), and each LFS file's pointer at
-// `<prefix><repo>/raw/main/<file>`. On request it also redirects LFS files to a "CDN" the way the
+// repository, `<prefix><repo>/resolve/<revision>/<file>`, the way the hub does (Range, If-Range, a
+// strong ETag: an LFS file's SHA-256, a git blob's SHA-1 for other files), each LFS file's pointer
+// at `<prefix><repo>/raw/<revision>/<file>`, and the repository's files and head commit at
+// `<prefix>api/models/<repo>/revision/main`, as the hub's API does. The revision is "main" or a
+// commit main has pointed at; a test can move main to a new commit (the files stay the same). On request it also redirects LFS files to a "CDN" the way the
 // hub does, and misbehaves the way networks and servers do: it drops the connection part-way
 // through a body, stops sending with the connection left open, damages a byte, answers 404 or 500
 // or a web page, sends slowly, or changes a file's ETag. For a repository without a sharded index
@@ -10,7 +12,7 @@
 // Tests steer it with `POST <prefix>_control` (JSON, see Control), read what was asked of it with
 // `GET <prefix>_log`, and undo everything with `POST <prefix>_reset`.
 import { createHash } from 'node:crypto';
-import { readFileSync, statSync } from 'node:fs';
+import { readdirSync, readFileSync, statSync } from 'node:fs';
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import { resolve, sep } from 'node:path';
 import type { Plugin } from 'vite';
@@ -34,6 +36,8 @@ export interface Control {
   bytesPerSecond?: number | null;
   /** Every file's ETag becomes `"<etag>"`, as if the files had changed. */
   etag?: string;
+  /** Every repository's main branch moves to this commit (40 hex digits); the earlier ones stay served. */
+  headCommit?: string;
   /**
    * LFS files are answered with a redirect to `<prefix>_cdn/<repo>/<file>`, as the hub does: the
    * redirect names the SHA-256 (`X-Linked-Etag`), the CDN's own ETag is another 64-hex hash.
@@ -44,14 +48,16 @@ export interface Control {
 export interface LoggedRequest {
   method: string;
   file: string;
-  /** `resolve`: the file's hub URL; `cdn`: where the hub redirects an LFS file; `raw`: its LFS pointer. */
+  /** `resolve`: the file's hub URL; `cdn`: where the hub redirects an LFS file; `raw`: its LFS pointer; `api`: a revision's listing (`file` is the repo). */
   route: Route;
+  /** The revision in the URL (resolve, raw and api). */
+  revision: string | null;
   range: string | null;
   ifRange: string | null;
   status: number;
 }
 
-type Route = 'resolve' | 'cdn' | 'raw';
+type Route = 'resolve' | 'cdn' | 'raw' | 'api';
 
 /** A mishap with the number of responses it has left. */
 type Planned<T extends Mishap | undefined> = NonNullable<T> & { times: number };
@@ -63,6 +69,8 @@ interface State {
   faults: Map<string, 'not-found' | 'server-error' | 'web-page'>;
   bytesPerSecond: number | null;
   etag: string | null;
+  /** Main's commits, oldest first, when a test has moved it; else each repository's own first commit. */
+  headCommits: string[];
   redirectToCdn: boolean;
   /** Responses held open by a stall, closed on reset. */
   stalled: Set<ServerResponse>;
@@ -72,7 +80,7 @@ interface State {
 const CHUNK_BYTES = 64 * 1024;
 
 const freshState = (): State => ({
-  cuts: [], stalls: [], corruptions: [], faults: new Map(), bytesPerSecond: null, etag: null, redirectToCdn: false, stalled: new Set(), log: [],
+  cuts: [], stalls: [], corruptions: [], faults: new Map(), bytesPerSecond: null, etag: null, headCommits: [], redirectToCdn: false, stalled: new Set(), log: [],
 });
 
 /** Files the hub keeps in git LFS (its default .gitattributes covers these). */
@@ -80,6 +88,10 @@ const isLfsFile = (file: string) => /\.(safetensors|bin)$/.test(file);
 const sha256Hex = (bytes: Buffer) => createHash('sha256').update(bytes).digest('hex');
 /** The hub's ETag for a file kept in git itself: the git blob id. */
 const gitBlobId = (bytes: Buffer) => createHash('sha1').update(`blob ${bytes.length}\0`).update(bytes).digest('hex');
+/** A repository's first commit: made up, but fixed, 40 hex digits like git's. */
+const firstCommit = (repo: string) => createHash('sha1').update(`first commit of ${repo}`).digest('hex');
+/** The commits main has pointed at in `repo`, the head last. */
+const commitsOf = (state: State, repo: string) => [firstCommit(repo), ...state.headCommits];
 
 export function flakyModelServerPlugin(urlPrefix: string, fixturesDirectory: string): Plugin {
   const root = resolve(fixturesDirectory);
@@ -115,18 +127,22 @@ export function flakyModelServerPlugin(urlPrefix: string, fixturesDirectory: str
         },
       );
     }
-    const { route, repo, file } = parseRoute(path);
-    const body = repo === undefined ? null : fileBody(root, repo, file);
+    const { route, repo, file, revision } = parseRoute(path);
+    const known = revision === null || (repo !== undefined && (revision === 'main' || commitsOf(state, repo).includes(revision)));
+    const body = repo === undefined || !known ? null : fileBody(root, repo, file);
     const entry: LoggedRequest = {
       method: request.method ?? 'GET',
       file,
       route,
+      revision,
       range: request.headers.range ?? null,
       ifRange: (request.headers['if-range'] as string | undefined) ?? null,
       status: 0,
     };
     state.log.push(entry);
-    if (route === 'raw') {
+    if (route === 'api') {
+      entry.status = serveListing(response, root, file, revision === 'main' ? commitsOf(state, file).at(-1)! : known ? revision! : null);
+    } else if (route === 'raw') {
       entry.status = servePointer(response, file, body);
     } else if (route === 'resolve' && body && state.redirectToCdn && isLfsFile(file) && !state.faults.has(file)) {
       entry.status = redirectToCdn(response, `${urlPrefix}_cdn/${repo}/${file}`, body);
@@ -143,16 +159,36 @@ function applyControl(state: State, control: Control): void {
   if (control.fault) state.faults.set(control.fault.file, control.fault.kind);
   if (control.bytesPerSecond !== undefined) state.bytesPerSecond = control.bytesPerSecond;
   if (control.etag !== undefined) state.etag = control.etag;
+  if (control.headCommit !== undefined) state.headCommits.push(control.headCommit);
   if (control.redirectToCdn !== undefined) state.redirectToCdn = control.redirectToCdn;
 }
 
-/** Which of the hub's URLs `path` is, and for which repository and file. */
-function parseRoute(path: string): { route: Route; repo?: string; file: string } {
+/** Which of the hub's URLs `path` is, and for which repository, revision and file. */
+function parseRoute(path: string): { route: Route; repo?: string; file: string; revision: string | null } {
+  const api = /^\/api\/models\/([^/]+\/[^/]+)\/revision\/([^/]+)$/.exec(path);
+  if (api) return { route: 'api', repo: api[1], file: api[1], revision: api[2] };
   const cdn = /^\/_cdn\/(.+)\/([^/]+)$/.exec(path);
-  if (cdn) return { route: 'cdn', repo: cdn[1], file: cdn[2] };
-  const hub = /^\/(.+)\/(resolve|raw)\/main\/([^/]+)$/.exec(path);
-  if (hub) return { route: hub[2] as Route, repo: hub[1], file: hub[3] };
-  return { route: 'resolve', file: path };
+  if (cdn) return { route: 'cdn', repo: cdn[1], file: cdn[2], revision: null };
+  const hub = /^\/(.+)\/(resolve|raw)\/([^/]+)\/([^/]+)$/.exec(path);
+  if (hub) return { route: hub[2] as Route, repo: hub[1], file: hub[4], revision: hub[3] };
+  return { route: 'resolve', file: path, revision: null };
+}
+
+/**
+ * `api/models/<repo>/revision/<revision>`: the commit and the repository's files, in the fields
+ * of the hub's answer the app reads. Unknown repositories get the hub's 401, unknown revisions 404.
+ */
+function serveListing(response: ServerResponse, root: string, repo: string, commit: string | null): number {
+  const directory = resolve(root, repo);
+  const exists = directory.startsWith(root + sep) && statSync(directory, { throwIfNoEntry: false })?.isDirectory();
+  if (!exists || commit === null) {
+    response.statusCode = exists ? 404 : 401;
+    sendJson(response, { error: exists ? 'Invalid rev id' : 'Repository not found' });
+    return response.statusCode;
+  }
+  const siblings = readdirSync(directory).filter((name) => !name.startsWith('.')).sort().map((rfilename) => ({ rfilename }));
+  sendJson(response, { id: repo, modelId: repo, sha: commit, siblings });
+  return 200;
 }
 
 /** Takes one of the mishaps planned for `file`, if any is left. */

@@ -1,6 +1,6 @@
 // The GPT-2 checkpoints the app (and `npm run download`) offers, smallest first, and where on the hub their files are.
 import type { Gpt2Config } from '../model/config.ts';
-import type { DownloadRequest } from '../worker/engine-api.ts';
+import type { ConversationFormat, HubModelRequest } from '../worker/engine-api.ts';
 
 export const DEFAULT_HUB_URL = 'https://huggingface.co';
 
@@ -8,15 +8,17 @@ export interface CatalogEntry {
   /** Storage key of the downloaded model, and its name on the command line. */
   id: string;
   label: string;
-  /** Parameter count as the legacy download script named its folders under assets/weights/. */
+  /** Its folder under assets/weights/ for `npm run download`: OpenAI's checkpoints by parameter count, as the legacy script named them. */
   sizeLabel: string;
   /** HF hub repository, "owner/name". */
   repo: string;
   config: Gpt2Config;
   /** Weights, with the LM head counted once (it is tied to the token embedding). */
   parameters: number;
-  /** Size of the repository's model.safetensors, which also holds the attn.bias mask buffers. */
+  /** Size of the weight file the app downloads (model.safetensors, or DialoGPT's pytorch_model.bin). */
   downloadBytes: number;
+  /** How chat mode talks to it; left out, as a transcript GPT-2 continues. */
+  conversation?: ConversationFormat;
 }
 
 /** What the model list needs of a model it offers for download. */
@@ -31,19 +33,21 @@ export const MODEL_CATALOG: readonly CatalogEntry[] = [
   { id: 'gpt2-medium', label: 'GPT-2 Medium (355M)', sizeLabel: '355M', repo: 'openai-community/gpt2-medium', config: gpt2Shape(1024, 24, 16), parameters: 354_823_168, downloadBytes: 1_519_974_136 },
   { id: 'gpt2-large', label: 'GPT-2 Large (774M)', sizeLabel: '774M', repo: 'openai-community/gpt2-large', config: gpt2Shape(1280, 36, 20), parameters: 774_030_080, downloadBytes: 3_247_150_000 },
   { id: 'gpt2-xl', label: 'GPT-2 XL (1.5B)', sizeLabel: '1.5B', repo: 'openai-community/gpt2-xl', config: gpt2Shape(1600, 48, 25), parameters: 1_557_611_200, downloadBytes: 6_431_830_000 },
+  // Microsoft's DialoGPT: GPT-2 trained on Reddit conversations, published as pytorch_model.bin.
+  // Sizes are estimates (F32 weights and the mask buffers, like GPT-2's own files), not read from the hub.
+  { id: 'dialogpt-small', label: 'DialoGPT Small (124M, chat)', sizeLabel: 'DialoGPT-small', repo: 'microsoft/DialoGPT-small', config: gpt2Shape(768, 12, 12), parameters: 124_439_808, downloadBytes: 548_000_000, conversation: 'dialogpt' },
+  { id: 'dialogpt-medium', label: 'DialoGPT Medium (355M, chat)', sizeLabel: 'DialoGPT-medium', repo: 'microsoft/DialoGPT-medium', config: gpt2Shape(1024, 24, 16), parameters: 354_823_168, downloadBytes: 1_520_000_000, conversation: 'dialogpt' },
+  { id: 'dialogpt-large', label: 'DialoGPT Large (774M, chat)', sizeLabel: 'DialoGPT-large', repo: 'microsoft/DialoGPT-large', config: gpt2Shape(1280, 36, 20), parameters: 774_030_080, downloadBytes: 3_247_000_000, conversation: 'dialogpt' },
 ];
 
-/** `<hub>/<repo>/resolve/main/<file>`, the hub's address for a file on a repo's main branch. */
-export function hubFileUrl(hubBaseUrl: string, repo: string, file: string): string {
-  return `${hubBaseUrl.replace(/\/+$/, '')}/${repo}/resolve/main/${file}`;
-}
-
-/** The request that downloads `entry` from the hub at `hubBaseUrl` (the HF hub, or a mirror of it). */
-export function downloadRequestFor(entry: CatalogEntry, hubBaseUrl: string = DEFAULT_HUB_URL): DownloadRequest {
+/** The hub repository behind `entry`, at the head of its main branch, from the hub at `hubUrl` (the HF hub, or a mirror of it). */
+export function hubRequestFor(entry: CatalogEntry, hubUrl: string = DEFAULT_HUB_URL): HubModelRequest {
   return {
     id: entry.id,
     label: entry.label,
-    configUrl: hubFileUrl(hubBaseUrl, entry.repo, 'config.json'),
-    weightsUrl: hubFileUrl(hubBaseUrl, entry.repo, 'model.safetensors'),
+    hubUrl,
+    repo: entry.repo,
+    revision: 'main',
+    ...(entry.conversation ? { conversation: entry.conversation } : {}),
   };
 }

@@ -115,6 +115,8 @@ const SPEED_SMOOTHING_SECONDS = 3;
 const WRITE_BYTES = 2 ** 20;
 const FIRST_COMMIT_BYTES = 64 * 2 ** 20;
 
+/** The request of a download in progress, beside its parts; removed once the manifest is written. */
+const REQUEST_FILE = 'download.part.json';
 const partName = (name: string) => `${name}.part`;
 const partRecordName = (name: string) => `${name}.part.json`;
 const isQuotaError = (error: unknown) => error instanceof DOMException && error.name === 'QuotaExceededError';
@@ -133,6 +135,8 @@ export async function downloadModel(store: ModelStore, request: DownloadRequest,
     if (await isIntact(store, request.id)) return toCachedModel(saved);
     await store.delete(request.id);
   }
+  // Recorded first, so a later attempt can resume with the very URLs (and hub commit) this one used.
+  await writeTextFile(await store.directory(request.id), REQUEST_FILE, JSON.stringify(request));
   const download = new ModelDownload(store, request, options);
   const weightsName = weightsFileName(request.weightsUrl);
   await download.file(configFileName(request.configUrl), request.configUrl);
@@ -143,11 +147,21 @@ export async function downloadModel(store: ModelStore, request: DownloadRequest,
       await download.file(checkedFileName(shard), new URL(shard, new URL(request.weightsUrl, location.href)).href);
     }
   }
-  const manifest = { id: request.id, label: request.label, files: download.storedFiles, savedAt: Date.now() };
+  const { source, conversation } = request;
+  const manifest = { id: request.id, label: request.label, files: download.storedFiles, savedAt: Date.now(), ...(source ? { source } : {}), ...(conversation ? { conversation } : {}) };
   await store.writeManifest(manifest);
   const directory = await store.directory(request.id);
   for (const file of manifest.files) await removeFile(directory, partRecordName(file.name));
+  await removeFile(directory, REQUEST_FILE);
   return toCachedModel(manifest);
+}
+
+/** The request of a download of `id` that was begun and not finished, or null. */
+export async function unfinishedDownload(store: ModelStore, id: string): Promise<DownloadRequest | null> {
+  const directory = await store.existingDirectory(id);
+  if (!directory || (await store.manifest(id))) return null;
+  const request = (await readJsonFile(directory, REQUEST_FILE)) as DownloadRequest | null;
+  return typeof request?.weightsUrl === 'string' && typeof request.configUrl === 'string' && request.id === id ? request : null;
 }
 
 async function isIntact(store: ModelStore, id: string): Promise<boolean> {

@@ -2,7 +2,7 @@
 // network off. Each model has its own directory holding its files under their own names, and a
 // manifest, model.json, written last: a directory without one is a download still in progress (or
 // abandoned), never a model. Files are handed out as OPFS Files, which stream from disk.
-import type { CachedModel, StorageInfo } from '../worker/engine-api.ts';
+import type { CachedModel, ConversationFormat, HubSource, StorageInfo } from '../worker/engine-api.ts';
 
 export const MANIFEST_FILE = 'model.json';
 
@@ -21,6 +21,9 @@ export interface ModelManifest {
   label: string;
   files: StoredFile[];
   savedAt: number;
+  /** For a hub repository, the commit its files were fetched from. */
+  source?: HubSource;
+  conversation?: ConversationFormat;
 }
 
 /** A saved model is missing or damaged. */
@@ -97,6 +100,8 @@ export const toCachedModel = (manifest: ModelManifest): CachedModel => ({
   bytes: manifest.files.reduce((sum, file) => sum + file.bytes, 0),
   files: manifest.files.map((file) => file.name),
   savedAt: manifest.savedAt,
+  ...(manifest.source ? { source: manifest.source } : {}),
+  ...(manifest.conversation ? { conversation: manifest.conversation } : {}),
 });
 
 export class ModelStore {

@@ -5,7 +5,7 @@ import { EngineStoppedError, type EngineClient } from '../worker/engine-client.t
 
 /** The client's callback-taking wrappers, and the plain methods of its worker API (Comlink's proxy fits them). */
 export type AppEngine = Pick<EngineClient, 'load' | 'generate' | 'download' | 'onNotice'> & {
-  api: Pick<EngineApi, 'abort' | 'cancelDownload' | 'listCachedModels' | 'deleteCachedModel' | 'storageInfo' | 'stats'>;
+  api: Pick<EngineApi, 'abort' | 'resolveHubModel' | 'cancelDownload' | 'listCachedModels' | 'deleteCachedModel' | 'storageInfo' | 'stats'>;
 };
 
 /** A rejection from the worker as a sentence for the user (Comlink passes Errors across as Errors). */

@@ -8,6 +8,7 @@ import { css, html, LitElement } from 'lit';
 import { customElement, property, state } from 'lit/decorators.js';
 import { MODEL_CATALOG, type ModelChoice } from '../models/catalog.ts';
 import { DEMO_MODEL } from '../models/demo-model.ts';
+import type { ConversationFormat } from '../worker/engine-api.ts';
 import type { AppEngine } from './app-engine.ts';
 import { ChatController } from './chat-controller.ts';
 import './chat-log.ts';
@@ -199,16 +200,24 @@ export class Gpt2App extends LitElement {
           ?disabled=${models.busy || chat.generating}
           @model-choose=${(event: CustomEvent<{ id: string }>) => void models.choose(event.detail.id, this.settings)}
           @url-choose=${(event: CustomEvent<{ url: string }>) => void models.chooseUrl(event.detail.url, this.settings)}
+          @hub-repo-open=${(event: CustomEvent<{ name: string; conversation: ConversationFormat }>) =>
+            void models.chooseHubRepo(event.detail.name, event.detail.conversation, this.settings)}
           @files-open=${(event: CustomEvent<{ files: File[] }>) => void models.openFiles(event.detail.files, this.settings)}
           @model-delete=${(event: CustomEvent<{ id: string }>) => void models.remove(event.detail.id)}
           @download-cancel=${() => void models.cancelDownload()}
         ></model-picker>
         <main class="chat panel">
-          <p class="note" data-testid="gpt2-note">
-            GPT-2 continues the text you give it. It is a 2019 language model trained on web pages, not an assistant: it does not
-            follow instructions and often makes things up. In chat mode your messages become a User/GPT-2 transcript and it writes
-            the next line; in plain mode it simply continues your text.
-          </p>
+          ${models.conversationFor(models.modelId) === 'dialogpt'
+            ? html`<p class="note" data-testid="gpt2-note">
+                DialoGPT is GPT-2 trained on Reddit conversations. In chat mode your messages and its replies are joined by
+                &lt;|endoftext|&gt;, as in its training, and each reply ends where it would start the next turn; in plain mode it
+                simply continues your text.
+              </p>`
+            : html`<p class="note" data-testid="gpt2-note">
+                GPT-2 continues the text you give it. It is a 2019 language model trained on web pages, not an assistant: it does not
+                follow instructions and often makes things up. In chat mode your messages become a User/GPT-2 transcript and it writes
+                the next line; in plain mode it simply continues your text.
+              </p>`}
           ${models.modelId === DEMO_MODEL.id
             ? html`<p class="note" data-testid="demo-note">
                 This is a tiny demo model trained on the King James Bible, not GPT-2 (plain mode suits it); for GPT-2 itself, choose
@@ -224,8 +233,8 @@ export class Gpt2App extends LitElement {
             .placeholder=${this.settings.framing === 'chat'
               ? 'Say something to GPT-2 (Enter sends, Shift+Enter starts a new line)'
               : 'Write the beginning of a text for GPT-2 to continue (Enter sends, Shift+Enter starts a new line)'}
-            @prompt-send=${(event: CustomEvent<{ text: string }>) => this.withModel((modelId) => chat.send(event.detail.text, this.settings, modelId))}
-            @reply-regenerate=${() => this.withModel((modelId) => chat.regenerate(this.settings, modelId))}
+            @prompt-send=${(event: CustomEvent<{ text: string }>) => this.withModel((modelId) => chat.send(event.detail.text, this.settings, modelId, models.conversationFor(modelId)))}
+            @reply-regenerate=${() => this.withModel((modelId) => chat.regenerate(this.settings, modelId, models.conversationFor(modelId)))}
             @generation-stop=${() => void chat.stop()}
             @conversation-clear=${() => void chat.clear()}
           ></prompt-box>
@@ -266,7 +275,7 @@ export class Gpt2App extends LitElement {
   private labelFor(id: string | null): string {
     if (!id) return '';
     const known = this.models.cached.find((model) => model.id === id) ?? MODEL_CHOICES.find((entry) => entry.id === id);
-    return known?.label ?? id.replace(/^(file|url):/, '');
+    return known?.label ?? id.replace(/^(file|url|hub):/, '');
   }
 
   private reportError(message: string): void {

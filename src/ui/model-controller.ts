@@ -3,8 +3,11 @@
 // messages: a failed download changes nothing, and after a failed load it asks the engine which
 // model (if any) is still loaded.
 import type { ReactiveControllerHost } from 'lit';
-import type { CachedModel, DownloadProgress, DownloadRequest, LoadProgress, ModelInfo, ModelSource, StorageInfo } from '../worker/engine-api.ts';
-import { downloadRequestFor, MODEL_CATALOG } from '../models/catalog.ts';
+import type {
+  CachedModel, ConversationFormat, DownloadProgress, DownloadRequest, HubModelRequest, LoadProgress, ModelInfo, ModelSource, StorageInfo,
+} from '../worker/engine-api.ts';
+import { hubRequestFor, MODEL_CATALOG } from '../models/catalog.ts';
+import { parseHubRepoName } from '../storage/hub-repo.ts';
 import { DEMO_MODEL, demoDownloadRequest } from '../models/demo-model.ts';
 import { engineStopped, errorMessage, type AppEngine } from './app-engine.ts';
 import { loadOptions, type AppSettings } from './settings.ts';
@@ -26,6 +29,8 @@ export interface ModelControllerOptions {
 
 /** Storage id of a model downloaded from a folder URL. */
 const customUrlId = (baseUrl: string) => `url:${baseUrl}`;
+/** Storage id (and label) of a hub repository opened by name: one per repository and revision asked for. */
+const hubRepoName = (repo: string, revision: string) => (revision === 'main' ? repo : `${repo}@${revision}`);
 
 export class ModelController {
   cached: CachedModel[] = [];
@@ -89,7 +94,26 @@ export class ModelController {
       this.options.onError(`There is no model "${id}" on this device or in the catalog.`);
       return;
     }
-    await this.downloadThenLoad(downloadRequestFor(entry, settings.hubUrl), settings);
+    await this.downloadThenLoad(hubRequestFor(entry, settings.hubUrl), settings);
+  }
+
+  /** Opens a hub repository by name ("owner/name[@revision]"): downloads its GPT-2 checkpoint, then loads it. */
+  async chooseHubRepo(name: string, conversation: ConversationFormat, settings: AppSettings): Promise<void> {
+    if (this.busy) return;
+    let parsed: { repo: string; revision: string };
+    try {
+      parsed = parseHubRepoName(name);
+    } catch (error) {
+      this.options.onError(errorMessage(error));
+      return;
+    }
+    const label = hubRepoName(parsed.repo, parsed.revision);
+    const id = `hub:${label}`;
+    if (this.isSaved(id)) {
+      await this.choose(id, settings);
+      return;
+    }
+    await this.downloadThenLoad({ id, label, hubUrl: settings.hubUrl, ...parsed, ...(conversation === 'transcript' ? {} : { conversation }) }, settings);
   }
 
   /** Downloads a model from a folder holding config.json and model.safetensors, then loads it. */
@@ -143,31 +167,39 @@ export class ModelController {
     }
   }
 
-  private async downloadThenLoad(request: DownloadRequest, settings: AppSettings): Promise<void> {
+  /** How chat mode talks to model `id` (a saved model's own format, else a transcript). */
+  conversationFor(id: string | null): ConversationFormat {
+    return this.cached.find((model) => model.id === id)?.conversation ?? 'transcript';
+  }
+
+  /** Downloads (a hub repository: first looking up its files and commit) and then loads. */
+  private async downloadThenLoad(wanted: DownloadRequest | HubModelRequest, settings: AppSettings): Promise<void> {
+    const { id, label } = wanted;
     this.requestPersistence();
     this.state = 'downloading';
-    this.pendingId = request.id;
-    this.download = { id: request.id, label: request.label, progress: null };
+    this.pendingId = id;
+    this.download = { id, label, progress: null };
     this.notice = '';
     this.cancelRequested = false;
     this.host.requestUpdate();
     let downloaded = false;
     try {
+      const request = 'repo' in wanted ? await this.engine.api.resolveHubModel(wanted) : wanted;
       await this.engine.download(request, (progress) => {
-        this.download = { id: request.id, label: request.label, progress };
+        this.download = { id, label, progress };
         this.host.requestUpdate();
       });
       downloaded = true;
     } catch (error) {
-      if (this.cancelRequested) this.notice = `Download of ${request.label} stopped. Choose it again to continue where it left off.`;
+      if (this.cancelRequested) this.notice = `Download of ${label} stopped. Choose it again to continue where it left off.`;
       // A dead engine is reported once, by its own notice.
-      else if (!engineStopped(error)) this.options.onError(`Could not download ${request.label}: ${errorMessage(error)}`);
+      else if (!engineStopped(error)) this.options.onError(`Could not download ${label}: ${errorMessage(error)}`);
     }
     this.download = null;
     this.pendingId = null;
     this.state = this.model ? 'ready' : 'idle';
     await this.refresh();
-    if (downloaded) await this.load({ kind: 'cached', id: request.id }, request.id, settings);
+    if (downloaded) await this.load({ kind: 'cached', id }, id, settings);
   }
 
   private async load(source: ModelSource, id: string, settings: AppSettings): Promise<void> {

@@ -1,10 +1,10 @@
 // Choosing the model: the ones saved on this device, the catalog's others (with what they cost to
-// download), files from disk or a folder URL; the download in progress; deleting saved models;
+// download), files from disk, a hub repository by name or a folder URL; the download in progress; deleting saved models;
 // how much storage they take.
 import { css, html, LitElement } from 'lit';
 import { customElement, property, state } from 'lit/decorators.js';
 import { live } from 'lit/directives/live.js';
-import type { CachedModel, StorageInfo } from '../worker/engine-api.ts';
+import type { CachedModel, ConversationFormat, StorageInfo } from '../worker/engine-api.ts';
 import type { ModelChoice } from '../models/catalog.ts';
 import './download-progress.ts';
 import { formatBytes } from './format.ts';
@@ -64,6 +64,9 @@ export class ModelPicker extends LitElement {
         gap: 0.2rem;
         flex: 1 1 12rem;
         font-size: 0.9rem;
+      }
+      form label.narrow {
+        flex: 1 1 8rem;
       }
       ul {
         list-style: none;
@@ -168,6 +171,20 @@ export class ModelPicker extends LitElement {
             />
           </label>
         </div>
+        <form @submit=${this.onHubSubmit} data-testid="hub-repo-form">
+          <label>
+            Hub repository (owner/name, optionally @revision)
+            <input name="repo" required placeholder="microsoft/DialoGPT-small" autocapitalize="off" autocomplete="off" spellcheck="false" data-testid="hub-repo" />
+          </label>
+          <label class="narrow">
+            Chat format
+            <select name="conversation" data-testid="hub-repo-conversation">
+              <option value="transcript">Transcript (GPT-2)</option>
+              <option value="dialogpt">Turns joined by &lt;|endoftext|&gt; (DialoGPT)</option>
+            </select>
+          </label>
+          <button type="submit" data-testid="hub-repo-open" ?disabled=${this.disabled}>Open</button>
+        </form>
         <form @submit=${this.onUrlSubmit}>
           <label>
             Custom URL (a folder with config.json and model.safetensors)
@@ -195,6 +212,11 @@ export class ModelPicker extends LitElement {
     const confirming = this.confirmingDelete === model.id;
     return html`<li data-model-id=${model.id}>
       <span class="label">${model.label}</span>
+      ${model.source
+        ? html`<span class="size" data-testid="model-commit" title=${`${model.source.repo}, revision ${model.source.revision}: commit ${model.source.commit}`}>
+            @ ${model.source.commit.slice(0, 7)}
+          </span>`
+        : null}
       <span class="size">${formatBytes(model.bytes)}</span>
       ${confirming
         ? html`<button class="danger" data-testid="confirm-delete" @click=${() => this.delete(model.id)}>Delete ${formatBytes(model.bytes)}</button>
@@ -229,6 +251,14 @@ export class ModelPicker extends LitElement {
     event.preventDefault();
     const url = new FormData(event.target as HTMLFormElement).get('url');
     if (typeof url === 'string' && url.trim()) this.emit('url-choose', { url: url.trim() });
+  }
+
+  private onHubSubmit(event: SubmitEvent): void {
+    event.preventDefault();
+    const form = new FormData(event.target as HTMLFormElement);
+    const name = form.get('repo');
+    const conversation = form.get('conversation') === 'dialogpt' ? 'dialogpt' : 'transcript';
+    if (typeof name === 'string' && name.trim()) this.emit('hub-repo-open', { name: name.trim(), conversation: conversation satisfies ConversationFormat });
   }
 
   private delete(id: string): void {

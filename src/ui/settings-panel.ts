@@ -137,7 +137,7 @@ export class SettingsPanel extends LitElement {
             </label>`,
         )}
         ${this.choiceField('framing', 'Mode',
-          'Chat writes the conversation as a User/GPT-2 transcript; plain continues your text as it is.',
+          'Chat writes the conversation the way the model reads one (a User/GPT-2 transcript, or DialoGPT\'s turns); plain continues your text as it is.',
           [['chat', 'Chat transcript'], ['plain', 'Plain completion']])}
         ${this.choiceField('backend', 'Runs on',
           'Automatic: WebGPU on a real GPU, else the CPU. Used the next time a model is loaded.',

@@ -15,6 +15,33 @@ export type ModelSource =
   /** A model saved in the app's storage by `download` (works offline). */
   | { kind: 'cached'; id: string };
 
+/**
+ * How chat mode writes a conversation for the model: as a transcript it continues ("User: …" /
+ * "GPT-2: …" lines, for GPT-2 itself), or DialoGPT's turns joined by `<|endoftext|>`.
+ */
+export type ConversationFormat = 'transcript' | 'dialogpt';
+
+/** Where on the hub a model's files come from: the revision asked for and the commit it pointed at. */
+export interface HubSource {
+  /** "owner/name". */
+  repo: string;
+  /** The branch, tag or commit asked for. */
+  revision: string;
+  /** The commit every file was fetched from (40 hex digits). */
+  commit: string;
+}
+
+/** A hub repository to open by name (see resolveHubModel). */
+export interface HubModelRequest {
+  id: string;
+  label: string;
+  /** The hub, or a mirror laid out like it. */
+  hubUrl: string;
+  repo: string;
+  revision: string;
+  conversation?: ConversationFormat;
+}
+
 /** A model to download into the app's storage: its config and weights (or sharded index) URLs. */
 export interface DownloadRequest {
   /** Storage key, e.g. "gpt2" or "custom:<hash>"; downloading an id that exists resumes or re-checks it. */
@@ -22,6 +49,10 @@ export interface DownloadRequest {
   label: string;
   configUrl: string;
   weightsUrl: string;
+  /** For a hub repository: the commit the URLs are pinned to, kept with the saved model. */
+  source?: HubSource;
+  /** How chat mode talks to this model; left out, as a transcript. */
+  conversation?: ConversationFormat;
 }
 
 export interface DownloadProgress {
@@ -42,6 +73,8 @@ export interface CachedModel {
   bytes: number;
   files: string[];
   savedAt: number;
+  source?: HubSource;
+  conversation?: ConversationFormat;
 }
 
 export interface StorageInfo {
@@ -176,6 +209,12 @@ export interface EngineApi {
   generate(prompt: string, settings: GenerationSettings, onEvent: (event: GenerationEvent) => void): Promise<GenerationResult>;
   /** Stops the running generation after the token in flight; its promise resolves with 'aborted'. */
   abort(): Promise<void>;
+  /**
+   * What to download for a hub repository: lists its files at `revision` through the hub's API,
+   * refuses a config that is not GPT-2's, and pins the commit. A download of the same id that was
+   * begun and not finished keeps the commit it began with, so it resumes with the same bytes.
+   */
+  resolveHubModel(request: HubModelRequest): Promise<DownloadRequest>;
   /** Saves a model's files in the app's storage, resuming an interrupted download with Range requests. */
   download(request: DownloadRequest, onProgress?: (progress: DownloadProgress) => void): Promise<CachedModel>;
   /** Stops the running download; what was fetched so far is kept so it can resume. */

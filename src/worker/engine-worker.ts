@@ -29,6 +29,7 @@ const api: EngineApi = {
     return result;
   },
   abort: async () => engine.abort(),
+  resolveHubModel: (request) => engine.resolveHubModel(request),
   download: (request, onProgress) => engine.downloadModel(request, onProgress),
   cancelDownload: async () => engine.cancelDownload(),
   listCachedModels: () => engine.listCachedModels(),

@@ -13,13 +13,15 @@ import { bufferLimitReason, GpuLimitError, GpuWeights } from '../gpu/gpu-weights
 import { parameterCount } from '../model/config.ts';
 import { greedyStepByStep, type Gpt2Model } from '../model/gpt2-model.ts';
 import type {
-  CachedModel, DownloadProgress, DownloadRequest, EngineNotice, EngineStats, GenerationEvent, GenerationResult, GenerationSettings,
+  CachedModel, DownloadProgress, DownloadRequest, EngineNotice, HubModelRequest, EngineStats, GenerationEvent, GenerationResult, GenerationSettings,
   Backend, LoadOptions, LoadProgress, LogitsOptions, LogitsResult, ModelInfo, ModelSource, StorageInfo, WeightsDtype,
 } from './engine-api.ts';
 import { adapterName, CPU_WEIGHTS_DTYPE, gpuWeightsDtype, isSoftwareAdapter } from './default-choices.ts';
 import { generate } from './generation.ts';
 import { loadWeights, type WeightsSource } from '../weights/load-weights.ts';
-import { downloadModel } from '../storage/model-download.ts';
+import { downloadModel, unfinishedDownload } from '../storage/model-download.ts';
+import { resolveHubModel } from '../storage/hub-repo.ts';
+import { policyAwareFetch } from '../storage/policy-refusal.ts';
 import { resolveModelSource } from './model-source.ts';
 import { ModelStore, storageInfo } from '../storage/model-store.ts';
 import { encode } from './tokenizer.ts';
@@ -316,6 +318,12 @@ export class Engine {
     } finally {
       this.download = undefined;
     }
+  }
+
+  async resolveHubModel(request: HubModelRequest): Promise<DownloadRequest> {
+    const begun = await unfinishedDownload(await this.modelStore(), request.id);
+    if (begun?.source?.repo === request.repo && begun.source.revision === request.revision) return begun;
+    return resolveHubModel(request, policyAwareFetch((input, init) => fetch(input, init)));
   }
 
   cancelDownload(): void {

@@ -8,6 +8,7 @@ import type {
   CachedModel,
   DownloadProgress,
   DownloadRequest,
+  HubModelRequest,
   GenerationEvent,
   GenerationResult,
   GenerationSettings,
@@ -16,6 +17,7 @@ import type {
   ModelSource,
 } from '../../src/worker/engine-api.ts';
 import type { AppEngine } from '../../src/ui/app-engine.ts';
+import { hubFileUrl } from '../../src/storage/hub-repo.ts';
 import type { EngineClientNotice } from '../../src/worker/engine-client.ts';
 import { ConversationStore } from '../../src/ui/conversation-store.ts';
 import '../../src/ui/gpt2-app.ts';
@@ -88,6 +90,14 @@ class FakeEngine implements AppEngine {
     abort: async () => {
       this.aborts++;
     },
+    // The hub's listing is the stand-in hub's job (e2e tests); here a repo is its catalog entry's files.
+    resolveHubModel: async (request: HubModelRequest): Promise<DownloadRequest> => ({
+      id: request.id,
+      label: request.label,
+      configUrl: hubFileUrl(request.hubUrl, request.repo, 'config.json', request.revision),
+      weightsUrl: hubFileUrl(request.hubUrl, request.repo, 'model.safetensors', request.revision),
+      ...(request.conversation ? { conversation: request.conversation } : {}),
+    }),
     cancelDownload: async () => {
       this.cancels++;
       this.download_?.reject(new Error('The download was cancelled'));

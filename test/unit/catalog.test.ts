@@ -1,40 +1,48 @@
-// The catalog's download requests point at the hub's resolve URLs, on the real hub or a mirror.
+// The catalog names hub repositories (the app lists their files through the hub's API, see
+// hub-repo.ts), each with the shape, size and chat format the model list shows.
 import { parameterCount } from '../../src/model/config.ts';
 import { expect, it } from 'vitest';
-import { DEFAULT_HUB_URL, downloadRequestFor, MODEL_CATALOG } from '../../src/models/catalog.ts';
+import { DEFAULT_HUB_URL, hubRequestFor, MODEL_CATALOG } from '../../src/models/catalog.ts';
 
 const entry = (id: string) => MODEL_CATALOG.find((candidate) => candidate.id === id)!;
 
-it('builds resolve/main URLs for config.json and model.safetensors on the HF hub', () => {
+it('asks for the head of main of the repository on the HF hub, or on a mirror', () => {
   expect(DEFAULT_HUB_URL).toBe('https://huggingface.co');
-  expect(downloadRequestFor(entry('gpt2-xl'))).toEqual({
+  expect(hubRequestFor(entry('gpt2-xl'))).toEqual({
     id: 'gpt2-xl',
     label: entry('gpt2-xl').label,
-    configUrl: 'https://huggingface.co/openai-community/gpt2-xl/resolve/main/config.json',
-    weightsUrl: 'https://huggingface.co/openai-community/gpt2-xl/resolve/main/model.safetensors',
+    hubUrl: 'https://huggingface.co',
+    repo: 'openai-community/gpt2-xl',
+    revision: 'main',
   });
+  expect(hubRequestFor(entry('distilgpt2'), 'http://mirror.local:8080/hf/').hubUrl).toBe('http://mirror.local:8080/hf/');
 });
 
-it('builds the same paths under a custom hub, with or without a trailing slash', () => {
-  for (const hub of ['http://mirror.local:8080/hf', 'http://mirror.local:8080/hf/']) {
-    const request = downloadRequestFor(entry('distilgpt2'), hub);
-    expect(request.configUrl).toBe('http://mirror.local:8080/hf/distilbert/distilgpt2/resolve/main/config.json');
-    expect(request.weightsUrl).toBe('http://mirror.local:8080/hf/distilbert/distilgpt2/resolve/main/model.safetensors');
-  }
+it("carries DialoGPT's conversation format, and no format for GPT-2 itself", () => {
+  expect(hubRequestFor(entry('dialogpt-small'))).toMatchObject({ repo: 'microsoft/DialoGPT-small', conversation: 'dialogpt' });
+  expect(hubRequestFor(entry('dialogpt-large')).conversation).toBe('dialogpt');
+  expect(hubRequestFor(entry('gpt2')).conversation).toBeUndefined();
 });
 
-it('offers the four OpenAI sizes and distilgpt2, each with a distinct id, in order of size', () => {
+it('offers the four OpenAI sizes and distilgpt2 in order of size, then DialoGPT, each with a distinct id', () => {
   expect(MODEL_CATALOG.map((model) => model.repo)).toEqual([
     'distilbert/distilgpt2',
     'openai-community/gpt2',
     'openai-community/gpt2-medium',
     'openai-community/gpt2-large',
     'openai-community/gpt2-xl',
+    'microsoft/DialoGPT-small',
+    'microsoft/DialoGPT-medium',
+    'microsoft/DialoGPT-large',
   ]);
   expect(new Set(MODEL_CATALOG.map((model) => model.id)).size).toBe(MODEL_CATALOG.length);
-  for (const [index, model] of MODEL_CATALOG.entries()) {
-    if (index > 0) expect(model.downloadBytes).toBeGreaterThan(MODEL_CATALOG[index - 1].downloadBytes);
-    // fp32: 4 bytes per parameter, plus the attn.bias masks and the header.
+  expect(new Set(MODEL_CATALOG.map((model) => model.sizeLabel)).size).toBe(MODEL_CATALOG.length);
+  const openai = MODEL_CATALOG.filter((model) => !model.conversation);
+  for (const [index, model] of openai.entries()) {
+    if (index > 0) expect(model.downloadBytes).toBeGreaterThan(openai[index - 1].downloadBytes);
+  }
+  for (const model of MODEL_CATALOG) {
+    // F32 files: 4 bytes per parameter, plus the attn.bias masks and the header.
     expect(model.downloadBytes).toBeGreaterThan(4 * model.parameters);
     expect(parameterCount(model.config)).toBe(model.parameters);
   }

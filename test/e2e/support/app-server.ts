@@ -1,6 +1,6 @@
 // The built app (vite build) served by `vite preview` on localhost, with the stand-in hub for
 // model downloads on the same server, and Chromium (WebGPU on unless asked) to drive it with Playwright.
-import { mkdirSync, mkdtempSync, rmSync, symlinkSync } from 'node:fs';
+import { mkdirSync, mkdtempSync, readFileSync, rmSync, symlinkSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { chromium, type BrowserContext, type Page } from 'playwright-core';
@@ -13,20 +13,44 @@ const OUT_DIR = '.cache/e2e-dist';
 const HUB_DIR = '.cache/e2e-hub';
 const FIXTURE = resolve('../shared/fixtures/tiny-gpt2');
 
+const DIALOGPT_FIXTURE = resolve('test/fixtures/torch/tiny-dialogpt');
+
 /**
- * The hub's layout for two catalog entries, filled with the tiny fixture: "gpt2" gets the F32
- * file and "gpt2-medium" the F16 one, so the app's real catalog and hub code path are exercised.
+ * The hub's layout, filled with tiny fixtures:
+ * - two catalog entries: "gpt2" gets the F32 safetensors (and a pytorch_model.bin it must not take),
+ *   "gpt2-medium" the F16 one;
+ * - microsoft/DialoGPT-small: the DialoGPT-format fixture, as pytorch_model.bin only;
+ * - someone/tiny-gpt2-sharded: a safetensors shard index, its one shard, and a pytorch_model.bin;
+ * - google-bert/bert-base-uncased: a BERT config, with weights that must never be fetched.
  */
 function prepareHub(): string {
   rmSync(HUB_DIR, { recursive: true, force: true });
-  const repos: [string, string][] = [['openai-community/gpt2', 'model.safetensors'], ['openai-community/gpt2-medium', 'model.f16.safetensors']];
-  for (const [repo, weights] of repos) {
-    const dir = join(HUB_DIR, repo);
+  const repo = (name: string, files: Record<string, string>) => {
+    const dir = join(HUB_DIR, name);
     mkdirSync(dir, { recursive: true });
-    symlinkSync(join(FIXTURE, 'config.json'), join(dir, 'config.json'));
-    symlinkSync(join(FIXTURE, weights), join(dir, 'model.safetensors'));
-  }
+    for (const [file, target] of Object.entries(files)) symlinkSync(target, join(dir, file));
+    return dir;
+  };
+  const config = join(FIXTURE, 'config.json');
+  repo('openai-community/gpt2', { 'config.json': config, 'model.safetensors': join(FIXTURE, 'model.safetensors'), 'pytorch_model.bin': TORCH_F32_ZIP });
+  repo('openai-community/gpt2-medium', { 'config.json': config, 'model.safetensors': join(FIXTURE, 'model.f16.safetensors') });
+  repo('microsoft/DialoGPT-small', { 'config.json': join(DIALOGPT_FIXTURE, 'config.json'), 'pytorch_model.bin': join(DIALOGPT_FIXTURE, 'pytorch_model.bin') });
+  const sharded = repo('someone/tiny-gpt2-sharded', { 'config.json': config, [SHARD]: join(FIXTURE, 'model.safetensors'), 'pytorch_model.bin': TORCH_F32_ZIP });
+  writeFileSync(join(sharded, 'model.safetensors.index.json'), JSON.stringify(shardIndex(join(FIXTURE, 'model.safetensors'), SHARD)));
+  const bert = repo('google-bert/bert-base-uncased', { 'model.safetensors': join(FIXTURE, 'model.safetensors') });
+  writeFileSync(join(bert, 'config.json'), JSON.stringify({ architectures: ['BertForMaskedLM'], model_type: 'bert', vocab_size: 30522 }));
   return HUB_DIR;
+}
+
+const TORCH_F32_ZIP = resolve('test/fixtures/torch/tiny-f32-zip.bin');
+export const SHARD = 'model-00001-of-00001.safetensors';
+
+/** A safetensors shard index naming `shard` as the file of every tensor in `weightsPath`. */
+function shardIndex(weightsPath: string, shard: string): object {
+  const bytes = readFileSync(weightsPath);
+  const header = JSON.parse(bytes.subarray(8, 8 + Number(bytes.readBigUInt64LE(0))).toString('utf8')) as Record<string, unknown>;
+  const names = Object.keys(header).filter((name) => name !== '__metadata__');
+  return { metadata: { total_size: bytes.length }, weight_map: Object.fromEntries(names.map((name) => [name, shard])) };
 }
 
 export interface AppServer {
