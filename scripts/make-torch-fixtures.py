@@ -14,6 +14,14 @@
 #   safetensors twin written here byte by byte, and as pytorch_model.bin (zip, F32, HF layout),
 #   pytorch_model.legacy.bin (legacy format, F32, GPT2Model names: no prefix, no lm_head, as
 #   openai-community/gpt2's own file) and pytorch_model.bf16.bin (zip, BF16).
+# test/fixtures/torch/tiny-dialogpt/: the tiny GPT-2 made to end its reply with <|endoftext|> the
+#   way DialoGPT does, for the chat test: from position EOT_FROM on, wpe carries a large component
+#   along one direction and the <|endoftext|> row of wte (the tied LM head) points the same way, so
+#   every prediction made at or past that position is <|endoftext|> and the ones before are the
+#   random model's. Saved as DialoGPT's 2019 files are (legacy format, HF names), in F16, with
+#   config.json and expected.json: the greedy reply to "Hello" + <|endoftext|>, from a float64
+#   forward pass of the F16 values (training/kjv-demo/evaluate.py's, written independently of the app).
+import importlib.util
 import json
 import os
 import struct
@@ -168,7 +176,48 @@ def odd_fixtures():
     torch.save(model.to(torch.bfloat16).state_dict(), f'{folder}/pytorch_model.bf16.bin')
 
 
+END_OF_TEXT = 50256
+HELLO = 15496  # GPT-2's token for "Hello"
+EOT_FROM = 12
+
+
+def float64_reference():
+    spec = importlib.util.spec_from_file_location('evaluate', 'training/kjv-demo/evaluate.py')
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return module.Gpt2Float64
+
+
+def dialogpt_fixture():
+    folder = f'{OUT}/tiny-dialogpt'
+    os.makedirs(folder, exist_ok=True)
+    config = json.load(open(f'{SHARED}/config.json'))
+    weights = {name.removeprefix('transformer.'): t for name, t in read_safetensors(f'{SHARED}/model.safetensors').items()}
+    d = config['n_embd']
+    direction = torch.zeros(d)
+    direction[0], direction[1] = 1, -1  # zero mean, so LayerNorm keeps it
+    direction /= direction.norm()
+    weights['wpe.weight'][EOT_FROM:] += 100 * direction
+    weights['wte.weight'][END_OF_TEXT] = 5 * direction
+    model = with_weights(Gpt2LMHeadModel(config), weights, torch.float16)
+    torch.save(model.state_dict(), f'{folder}/pytorch_model.bin', _use_new_zipfile_serialization=False)
+    with open(f'{folder}/config.json', 'w') as f:
+        json.dump(config, f, indent=2)
+        f.write('\n')
+
+    f16_values = {name.removeprefix('transformer.'): t.to(torch.float64) for name, t in model.state_dict().items()}
+    reference = float64_reference()(f16_values, config)
+    prompt = [HELLO, END_OF_TEXT]
+    reply = reference.greedy(prompt, EOT_FROM)
+    # The reply is the random model's until position EOT_FROM, then <|endoftext|>.
+    assert END_OF_TEXT not in reply[:-1] and reply[-1] == END_OF_TEXT, reply
+    with open(f'{folder}/expected.json', 'w') as f:
+        json.dump({'prompt_tokens': prompt, 'reply_tokens': reply[:-1], 'next_token': reply[-1]}, f)
+        f.write('\n')
+
+
 if __name__ == '__main__':
     os.makedirs(OUT, exist_ok=True)
     tiny_fixtures()
     odd_fixtures()
+    dialogpt_fixture()

@@ -2,7 +2,7 @@
 // conversation as tokens arrive, keeps the speed readout current and saves the conversation before,
 // during and after each reply.
 import type { ReactiveControllerHost } from 'lit';
-import type { GenerationEvent, GenerationResult } from '../worker/engine-api.ts';
+import type { ConversationFormat, GenerationEvent, GenerationResult } from '../worker/engine-api.ts';
 import { engineStopped, errorMessage, type AppEngine } from './app-engine.ts';
 import { newConversation, type ChatMessage, type Conversation, type ConversationStore } from './conversation-store.ts';
 import { framePrompt, replyText, type Turn } from './prompt-framing.ts';
@@ -51,19 +51,20 @@ export class ChatController {
     this.host.requestUpdate();
   }
 
-  async send(text: string, settings: AppSettings, modelId: string): Promise<void> {
+  /** `format`: how the model `modelId` reads a conversation (chat mode). */
+  async send(text: string, settings: AppSettings, modelId: string, format: ConversationFormat): Promise<void> {
     if (this.generating) return;
     const now = Date.now();
     const message: ChatMessage = { id: crypto.randomUUID(), role: 'user', text, framing: settings.framing, createdAt: now, updatedAt: now };
     this.setMessages([...this.messages, message]);
-    await this.reply(settings, modelId);
+    await this.reply(settings, modelId, format);
   }
 
   /** Replaces the last reply with a new one to the same message. */
-  async regenerate(settings: AppSettings, modelId: string): Promise<void> {
+  async regenerate(settings: AppSettings, modelId: string, format: ConversationFormat): Promise<void> {
     if (!this.canRegenerate) return;
     this.setMessages(this.messages.slice(0, -1));
-    await this.reply(settings, modelId);
+    await this.reply(settings, modelId, format);
   }
 
   /** The reply ends after the token in flight; its generate call then resolves as 'aborted'. */
@@ -89,11 +90,11 @@ export class ChatController {
   }
 
   /** Generates the model's reply to the last message, which is the user's. */
-  private async reply(settings: AppSettings, modelId: string): Promise<void> {
+  private async reply(settings: AppSettings, modelId: string, format: ConversationFormat): Promise<void> {
     const prompt = this.messages.at(-1);
     if (prompt?.role !== 'user') return;
     const history = this.messages.slice(0, -1).filter((message) => message.framing === 'chat').map(toTurn);
-    const framed = framePrompt(prompt.framing, history, prompt.text, settings.stopStrings);
+    const framed = framePrompt(prompt.framing, history, prompt.text, settings.stopStrings, format);
     const used = generationSettings(settings, framed.stopStrings, settings.randomSeed ? randomSeed() : settings.seed);
     const now = Date.now();
     const replyId = crypto.randomUUID();

@@ -49,3 +49,12 @@ it('shows a chat reply without the space after "GPT-2:" or the newline before th
 it('shows a plain continuation as generated, spaces and all', () => {
   expect(replyText('plain', ' there was a dragon.\n')).toBe(' there was a dragon.\n');
 });
+
+it("writes a DialoGPT conversation as its turns, each closed by <|endoftext|>, with only the user's stop strings", () => {
+  const history = [{ speaker: 'user' as const, text: ' Hi! ' }, { speaker: 'model' as const, text: 'Hello, how are you?' }, { speaker: 'model' as const, text: '' }];
+  expect(framePrompt('chat', history, 'Fine, thanks.', ['\n'], 'dialogpt')).toEqual({
+    prompt: 'Hi!<|endoftext|>Hello, how are you?<|endoftext|>Fine, thanks.<|endoftext|>',
+    stopStrings: ['\n'],
+  });
+  expect(framePrompt('plain', history, 'Once', [], 'dialogpt').prompt).toBe('Once');
+});
