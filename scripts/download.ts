@@ -1,5 +1,9 @@
 // npm run download -- [gpt2 | gpt2-medium | gpt2-large | gpt2-xl | distilgpt2] [--hub <url>] [--out <dir>]
 // npm run download -- --from <path/to/model.safetensors> [--out <dir>]
+// npm run download -- owner/name[@revision] [--hub <url>] [--out <dir>]
+//
+// A hub repository named owner/name (or a DialoGPT from the catalog) is saved as it is (config.json
+// and its weights), pinned to a commit: see hub-repo-download.ts. The rest is about the other forms.
 //
 // Makes the legacy weight files from a HuggingFace GPT-2 checkpoint, as the old Python download
 // script did, without Python: <out>/<size>/ receives
@@ -23,7 +27,9 @@ import { basename, dirname, join, resolve } from 'node:path';
 import { parseArgs } from 'node:util';
 import type { Gpt2Config } from '../src/model/config.ts';
 import { gpt2ConfigFromJson } from './hf-config.ts';
-import { DEFAULT_HUB_URL, MODEL_CATALOG, hubFileUrl } from '../src/models/catalog.ts';
+import { DEFAULT_HUB_URL, MODEL_CATALOG } from '../src/models/catalog.ts';
+import { hubFileUrl } from '../src/storage/hub-repo.ts';
+import { downloadHubRepo } from './hub-repo-download.ts';
 import { sizeLabelFor } from './hub-models.ts';
 import { weightMappingText } from './legacy-weights-plan.ts';
 import { legacyConfigText } from './model-files.ts';
@@ -32,7 +38,8 @@ import { writeLegacyWeights } from './safetensors-to-legacy.ts';
 
 const USAGE =
   'usage: npm run download -- [gpt2 | gpt2-medium | gpt2-large | gpt2-xl | distilgpt2] [--hub <url>] [--out <dir>]\n' +
-  '       npm run download -- --from <path/to/model.safetensors> [--out <dir>]\n';
+  '       npm run download -- --from <path/to/model.safetensors> [--out <dir>]\n' +
+  '       npm run download -- owner/name[@revision] [--hub <url>] [--out <dir>]   (a hub repository, saved as it is)\n';
 
 /** A checkpoint ready to stream: its config, and its bytes from the first. */
 interface Checkpoint {
@@ -145,10 +152,18 @@ async function main(): Promise<void> {
   if (positionals.length > 1) throw new Error(`give one model name, not ${positionals.length} (${positionals.join(' ')})`);
   if (values.from !== undefined && positionals.length > 0) throw new Error('give a model name or --from <file>, not both');
 
+  const hubUrl = values.hub ?? process.env.GPT2_HUB_URL ?? DEFAULT_HUB_URL;
+  // DialoGPT comes as pytorch_model.bin, which the legacy converter below does not read: it is saved as it is.
+  const repoName = positionals[0]?.includes('/') ? positionals[0] : MODEL_CATALOG.find((entry) => entry.id === positionals[0] && entry.conversation)?.repo;
+  if (repoName) {
+    const outDir = await downloadHubRepo(repoName, hubUrl, values.out, (line) => process.stdout.write(`${line}\n`));
+    process.stdout.write(`wrote ${outDir}\n`);
+    return;
+  }
   const checkpoint =
     values.from !== undefined
       ? await localCheckpoint(values.from)
-      : await hubCheckpoint(positionals[0] ?? 'gpt2', values.hub ?? process.env.GPT2_HUB_URL ?? DEFAULT_HUB_URL);
+      : await hubCheckpoint(positionals[0] ?? 'gpt2', hubUrl);
   const label = values.from !== undefined ? 'reading' : 'downloading';
   const safetensors = await SafetensorsStream.open(withProgress(checkpoint.chunks, label, checkpoint.byteLength), checkpoint.sourceName);
 
