@@ -2,7 +2,7 @@
 // text bindings, so markup in a reply shows as the characters it is made of and never runs.
 // In plain mode the model continues the user's text, so the two are shown as one passage.
 import { css, html, LitElement, type PropertyValues } from 'lit';
-import { customElement, property } from 'lit/decorators.js';
+import { customElement, property, state } from 'lit/decorators.js';
 import type { StopReason } from '../worker/engine-api.ts';
 import type { ChatMessage } from './conversation-store.ts';
 import { MODEL_NAME } from './prompt-framing.ts';
@@ -24,6 +24,18 @@ export class ChatLog extends LitElement {
       display: block;
       overflow-y: auto;
       overscroll-behavior: contain;
+    }
+    :host(:focus-visible) {
+      outline: 2px solid var(--accent);
+      outline-offset: 2px;
+    }
+    .visually-hidden {
+      position: absolute;
+      width: 1px;
+      height: 1px;
+      overflow: hidden;
+      clip: rect(0 0 0 0);
+      white-space: nowrap;
     }
     .messages {
       display: grid;
@@ -107,10 +119,22 @@ export class ChatLog extends LitElement {
 
   /** Whether the view was at the bottom before this update: then it stays there as text arrives. */
   private following = true;
+  /** The last reply finished, for screen readers: read once it is complete, not token by token. */
+  @state() private announcement = '';
+  private announcedId: string | null = null;
+
+  override connectedCallback(): void {
+    super.connectedCallback();
+    // The log scrolls by itself, so keyboard users must be able to reach it to scroll it.
+    this.tabIndex = 0;
+    this.setAttribute('role', 'region');
+    this.setAttribute('aria-label', 'Conversation');
+  }
 
   override render() {
+    const announcement = html`<p class="visually-hidden" aria-live="polite" data-testid="reply-announcement">${this.announcement}</p>`;
     if (this.messages.length === 0) {
-      return html`<p class="empty">Nothing yet. Write the beginning of something below, and GPT-2 will continue it.</p>`;
+      return html`<p class="empty">Nothing yet. Write the beginning of something below, and GPT-2 will continue it.</p>${announcement}`;
     }
     const rendered = [];
     for (let index = 0; index < this.messages.length; index++) {
@@ -123,11 +147,17 @@ export class ChatLog extends LitElement {
         rendered.push(message.role === 'user' ? this.renderUser(message) : this.renderReply(message));
       }
     }
-    return html`<div class="messages" role="log" aria-live="polite" aria-label="Conversation">${rendered}</div>`;
+    return html`<div class="messages">${rendered}</div>${announcement}`;
   }
 
-  protected override willUpdate(): void {
+  protected override willUpdate(changed: PropertyValues<this>): void {
     this.following = this.scrollHeight - this.scrollTop - this.clientHeight < FOLLOW_MARGIN_PX;
+    const last = this.messages.at(-1);
+    if (changed.has('messages') && last?.role === 'model' && last.status === 'done' && last.id !== this.announcedId) {
+      // A conversation restored from storage is not news; a reply finished now is.
+      if (this.announcedId !== null || changed.get('messages')?.length) this.announcement = `${MODEL_NAME} replied: ${last.text}`;
+      this.announcedId = last.id;
+    }
   }
 
   protected override updated(changed: PropertyValues<this>): void {

@@ -29,6 +29,13 @@ const MODEL_CHOICES: readonly ModelChoice[] = [DEMO_MODEL, ...MODEL_CATALOG];
 /** What the demo model's note suggests instead: the smallest real GPT-2. */
 const GPT2_SMALL = MODEL_CATALOG.find((entry) => entry.id === 'gpt2')!;
 
+/** The focused element, inside shadow roots too. */
+function deepActiveElement(): Element | null {
+  let element = document.activeElement;
+  while (element?.shadowRoot?.activeElement) element = element.shadowRoot.activeElement;
+  return element;
+}
+
 @customElement('gpt2-app')
 export class Gpt2App extends LitElement {
   static override styles = css`
@@ -172,9 +179,24 @@ export class Gpt2App extends LitElement {
     else if (this.firstRunModelId && this.models.cached.length === 0) await this.models.choose(this.firstRunModelId, this.settings);
   }
 
+  /** The focus was in the model list when a download or load began, which disables it. */
+  private focusInPickerWhenBusy = false;
+
+  protected override willUpdate(): void {
+    const wasBusy = this.getAttribute('model-state') === 'loading' || this.getAttribute('model-state') === 'downloading';
+    if (this.models.busy && !wasBusy) this.focusInPickerWhenBusy = this.renderRoot.querySelector('model-picker')?.shadowRoot?.activeElement != null;
+  }
+
   protected override updated(): void {
+    const wasBusy = this.getAttribute('model-state') === 'loading' || this.getAttribute('model-state') === 'downloading';
     this.setAttribute('model-state', this.models.state);
     this.toggleAttribute('generating', this.chat.generating);
+    // Disabling the model list dropped its focus on the page: a keyboard user goes on where the
+    // model is used, in the prompt box (or back to the list if no model came of it).
+    if (wasBusy && !this.models.busy && this.focusInPickerWhenBusy && deepActiveElement() === document.body) {
+      this.focusInPickerWhenBusy = false;
+      this.renderRoot.querySelector(this.models.state === 'ready' ? 'prompt-box' : 'model-picker')?.focus();
+    }
   }
 
   override render() {
@@ -189,6 +211,8 @@ export class Gpt2App extends LitElement {
       <div class="layout">
         <model-picker
           class="panel"
+          role="region"
+          aria-label="Model"
           .catalog=${MODEL_CHOICES}
           .cached=${models.cached}
           .selectedId=${models.pendingId ?? models.modelId}
@@ -240,7 +264,7 @@ export class Gpt2App extends LitElement {
           ></prompt-box>
           <speed-readout .speed=${chat.speed}></speed-readout>
         </main>
-        <settings-panel class="panel" .settings=${this.settings} @settings-change=${this.onSettingsChange}></settings-panel>
+        <settings-panel class="panel" role="region" aria-label="Settings" .settings=${this.settings} @settings-change=${this.onSettingsChange}></settings-panel>
       </div>`;
   }
 

@@ -232,6 +232,11 @@ export class ModelPicker extends LitElement {
     </li>`;
   }
 
+  /** Focuses the model list. */
+  override focus(): void {
+    this.renderRoot.querySelector<HTMLSelectElement>('select')?.focus();
+  }
+
   private onSelect(event: Event): void {
     const id = (event.target as HTMLSelectElement).value;
     // Until the app moves `selectedId`, the list shows the model actually selected, not the click.

@@ -1,11 +1,14 @@
 // Where the user writes. Enter sends and Shift+Enter starts a new line; text that is only
 // whitespace is not sent. Stop takes Send's place while a reply is being written.
-import { css, html, LitElement } from 'lit';
+import { css, html, LitElement, type PropertyValues } from 'lit';
 import { customElement, property, query, state } from 'lit/decorators.js';
 import { controlStyles } from './shared-styles.ts';
 
 @customElement('prompt-box')
 export class PromptBox extends LitElement {
+  /** Focusing the element focuses the text box, its first focusable part. */
+  static override shadowRootOptions = { ...LitElement.shadowRootOptions, delegatesFocus: true };
+
   static override styles = [
     controlStyles,
     css`
@@ -51,6 +54,17 @@ export class PromptBox extends LitElement {
   /** A gentle word about the last attempt to send (nothing to send). */
   @state() private hint = '';
   @query('textarea') private textarea!: HTMLTextAreaElement;
+
+  /** Stop had the focus when the reply ended: Stop is gone, so the focus goes back to the text box. */
+  private stopWasFocused = false;
+
+  protected override willUpdate(changed: PropertyValues<this>): void {
+    this.stopWasFocused = changed.has('generating') && !this.generating && this.shadowRoot?.activeElement?.getAttribute('data-testid') === 'stop';
+  }
+
+  protected override updated(): void {
+    if (this.stopWasFocused) this.textarea.focus();
+  }
 
   override render() {
     const message = this.hint || this.blockedReason;

@@ -1,0 +1,72 @@
+// axe-core (the rules behind Lighthouse's accessibility audit, and more) in real Chromium on the
+// built app, with the demo model loaded and a reply shown: on a phone and a desktop, in light and
+// dark. Then what a screen reader hears of a reply, and the focus after Stop: it never falls back
+// to the page.
+import AxeBuilder from '@axe-core/playwright';
+import type { Page } from 'playwright-core';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { replyTo, setSetting } from './support/app-page.ts';
+import { openBrowser, startAppServer, type AppServer, type BrowserSession } from './support/app-server.ts';
+
+const SIZES = { phone: { width: 360, height: 740 }, desktop: { width: 1280, height: 800 } };
+
+/** axe's violations as "rule: target, target…" lines, so a failure says what and where. */
+async function violations(page: Page): Promise<string[]> {
+  const { violations } = await new AxeBuilder({ page }).analyze();
+  return violations.map((violation) => `${violation.id} (${violation.impact}): ${violation.nodes.map((node) => node.target.join(' ')).join(', ')}`);
+}
+
+describe('accessibility', () => {
+  let server: AppServer;
+  let session: BrowserSession;
+  let page: Page;
+  let reply: string;
+
+  beforeAll(async () => {
+    server = await startAppServer();
+    session = await openBrowser({ webgpu: false });
+    page = session.page;
+    // A first start: the demo model loads by itself.
+    await page.goto(server.baseUrl);
+    await page.locator('gpt2-app[model-state=ready]').waitFor({ timeout: 120_000 });
+    await setSetting(page, 'settings-max-new-tokens', '8');
+    reply = await replyTo(page, 'In the beginning');
+    expect(reply.length).toBeGreaterThan(0);
+  });
+  afterAll(async () => {
+    await session?.close();
+    await server?.close();
+  });
+
+  it('announces a reply once, when it is complete, not token by token', async () => {
+    expect(await page.getByTestId('reply-announcement').textContent()).toBe(`GPT-2 replied: ${reply}`);
+    expect(await page.locator('chat-log [aria-live]').count()).toBe(1);
+  });
+
+  for (const [sizeName, size] of Object.entries(SIZES)) {
+    for (const colorScheme of ['light', 'dark'] as const) {
+      it(`finds no violations on a ${sizeName} (${size.width}×${size.height}) in ${colorScheme}`, async () => {
+        await page.setViewportSize(size);
+        await page.emulateMedia({ colorScheme });
+        expect(await violations(page)).toEqual([]);
+      });
+    }
+  }
+
+  it('keeps the focus on the prompt box after a reply is stopped, so typing goes on', async () => {
+    await page.setViewportSize(SIZES.desktop);
+    await setSetting(page, 'settings-max-new-tokens', '200');
+    await page.getByTestId('prompt').fill('And the LORD said');
+    await page.getByTestId('prompt').press('Enter');
+    await page.locator('gpt2-app[generating]').waitFor();
+    await page.getByTestId('stop').focus();
+    await page.keyboard.press('Enter');
+    await page.locator('gpt2-app:not([generating])').waitFor({ timeout: 60_000 });
+    const focused = await page.evaluate(() => {
+      let element: Element | null = document.activeElement;
+      while (element?.shadowRoot?.activeElement) element = element.shadowRoot.activeElement;
+      return element?.getAttribute('data-testid') ?? element?.tagName;
+    });
+    expect(focused).toBe('prompt');
+  });
+});
