@@ -6,6 +6,7 @@ import { customElement, property, state } from 'lit/decorators.js';
 import type { StopReason } from '../worker/engine-api.ts';
 import type { ChatMessage } from './conversation-store.ts';
 import { MODEL_NAME } from './prompt-framing.ts';
+import { controlStyles } from './shared-styles.ts';
 
 const STOP_REASONS: Record<StopReason, string> = {
   'end-of-text': 'GPT-2 ended the text',
@@ -19,7 +20,7 @@ const FOLLOW_MARGIN_PX = 48;
 
 @customElement('chat-log')
 export class ChatLog extends LitElement {
-  static override styles = css`
+  static override styles = [controlStyles, css`
     :host {
       display: block;
       overflow-y: auto;
@@ -29,13 +30,18 @@ export class ChatLog extends LitElement {
       outline: 2px solid var(--accent);
       outline-offset: 2px;
     }
-    .visually-hidden {
-      position: absolute;
-      width: 1px;
-      height: 1px;
-      overflow: hidden;
-      clip: rect(0 0 0 0);
-      white-space: nowrap;
+    .done {
+      display: flex;
+      flex-wrap: wrap;
+      align-items: baseline;
+      gap: 0.25rem 0.75rem;
+    }
+    .done .meta {
+      flex: 1 1 12rem;
+    }
+    button.copy {
+      padding: 0.15rem 0.6rem;
+      font-size: 0.8rem;
     }
     .messages {
       display: grid;
@@ -113,7 +119,7 @@ export class ChatLog extends LitElement {
       text-align: center;
       color: var(--text-muted);
     }
-  `;
+  `];
 
   @property({ attribute: false }) messages: readonly ChatMessage[] = [];
 
@@ -122,6 +128,8 @@ export class ChatLog extends LitElement {
   /** The last reply finished, for screen readers: read once it is complete, not token by token. */
   @state() private announcement = '';
   private announcedId: string | null = null;
+  /** The reply Copy was pressed on last, and whether the browser let it copy, to say so on its button. */
+  @state() private copied: { id: string; ok: boolean } | null = null;
 
   override connectedCallback(): void {
     super.connectedCallback();
@@ -175,7 +183,7 @@ export class ChatLog extends LitElement {
     return html`<article class="model" data-testid="reply-message">
       <p class="who">${MODEL_NAME}</p>
       <p class="text" data-testid="reply" aria-busy=${this.isWriting(reply)}>${reply.text}</p>
-      ${this.renderNotices(reply)}
+      ${this.renderNotices(reply, reply.text)}
     </article>`;
   }
 
@@ -186,11 +194,12 @@ export class ChatLog extends LitElement {
           data-testid="reply"
           aria-busy=${this.isWriting(reply)}
         >${reply.text}</span></p>
-      ${this.renderNotices(reply)}
+      ${this.renderNotices(reply, prompt.text + reply.text)}
     </article>`;
   }
 
-  private renderNotices(reply: ChatMessage) {
+  /** `text`: what Copy puts on the clipboard (in plain mode the whole passage, the user's text with it). */
+  private renderNotices(reply: ChatMessage, text: string) {
     const status = reply.status;
     return html`${reply.droppedTokens
         ? html`<p class="notice warning" data-testid="context-shift">
@@ -202,7 +211,24 @@ export class ChatLog extends LitElement {
         ? html`<p class="notice warning" data-testid="reply-status">Interrupted: ${reply.error ?? 'the page closed while this reply was being written'}.</p>`
         : null}
       ${status === 'error' ? html`<p class="notice error" data-testid="reply-status">Failed: ${reply.error}</p>` : null}
-      ${status === 'done' ? html`<p class="meta">${this.describeDone(reply)}</p>` : null}`;
+      ${status === 'done'
+        ? html`<div class="done">
+            <p class="meta">${this.describeDone(reply)}</p>
+            <button class="copy" data-testid="copy-reply" @click=${() => this.copy(reply.id, text)}>
+              ${this.copied?.id !== reply.id ? 'Copy' : this.copied.ok ? 'Copied' : 'Copying was not allowed'}<span class="visually-hidden"> this reply</span>
+            </button>
+          </div>`
+        : null}`;
+  }
+
+  private async copy(id: string, text: string): Promise<void> {
+    try {
+      await navigator.clipboard.writeText(text);
+      this.copied = { id, ok: true };
+    } catch {
+      // The page is not focused, or the browser (or the user) refused clipboard access.
+      this.copied = { id, ok: false };
+    }
   }
 
   private describeDone(reply: ChatMessage): string {

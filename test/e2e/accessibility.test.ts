@@ -53,6 +53,15 @@ describe('accessibility', () => {
     }
   }
 
+  it("copies a reply's text with its Copy button", async () => {
+    await session.context.grantPermissions(['clipboard-read', 'clipboard-write'], { origin: new URL(server.baseUrl).origin });
+    const copy = page.getByTestId('copy-reply').last();
+    await copy.click();
+    await expect.poll(() => copy.textContent()).toContain('Copied');
+    const passage = await page.getByTestId('reply-message').last().locator('.text').textContent();
+    expect(await page.evaluate(() => navigator.clipboard.readText())).toBe(passage);
+  });
+
   it('keeps the focus on the prompt box after a reply is stopped, so typing goes on', async () => {
     await page.setViewportSize(SIZES.desktop);
     await setSetting(page, 'settings-max-new-tokens', '200');
