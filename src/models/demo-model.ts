@@ -19,8 +19,8 @@ export const DEMO_MODEL: DemoModel = {
   id: 'kjv-demo',
   label: 'KJV demo (tiny, trained on the King James Bible; not GPT-2)',
   path: 'models/kjv-demo/',
-  config: { vocabSize: 50257, nCtx: 256, nEmbd: 128, nLayer: 4, nHead: 4 },
-  downloadBytes: 14_522_568,
+  config: { vocabSize: 50257, nCtx: 256, nEmbd: 128, nLayer: 6, nHead: 4 },
+  downloadBytes: 15_317_752,
 };
 
 /** The request that saves the demo model from the app at `appUrl` (the page's own address). */

@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # Builds the app's demo model from scratch into public/models/kjv-demo/: the King James Bible from
 # Debian's bible-kjv, tokenized by the app's tokenizer, a seeded training run (train.py: about an hour
-# on 2 cores with OpenBLAS), a float64 evaluation of the F16 file it wrote, and the model card.
+# on 2 cores with OpenBLAS and bfloat16 products), a float64 evaluation of the F16 file it wrote, and the model card.
 # Needs: apt-get install bible-kjv python3-torch libopenblas0-pthread (and `npm install` done).
 set -euo pipefail
 cd "$(dirname "$0")/../.."

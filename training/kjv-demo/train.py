@@ -33,11 +33,11 @@ def parse_args():
     parser = argparse.ArgumentParser()
     parser.add_argument('--tokens', required=True, help='the JSON written by tokenize-kjv.ts')
     parser.add_argument('--out', required=True, help='folder for model.safetensors, config.json, training.json')
-    parser.add_argument('--steps', type=int, default=2200)
+    parser.add_argument('--steps', type=int, default=3200)
     parser.add_argument('--batch', type=int, default=8)
     parser.add_argument('--ctx', type=int, default=256)
     parser.add_argument('--embd', type=int, default=128)
-    parser.add_argument('--layers', type=int, default=4)
+    parser.add_argument('--layers', type=int, default=6)
     parser.add_argument('--heads', type=int, default=4)
     parser.add_argument('--lr', type=float, default=3e-3)
     parser.add_argument('--warmup', type=int, default=100)
@@ -45,7 +45,10 @@ def parse_args():
     parser.add_argument('--weight-decay', type=float, default=0.1)
     parser.add_argument('--seed', type=int, default=1611)
     parser.add_argument('--threads', type=int, default=os.cpu_count())
-    parser.add_argument('--eval-every', type=int, default=300)
+    parser.add_argument('--eval-every', type=int, default=400)
+    # bfloat16 products in the training steps (weights, optimizer and evaluation stay float32): on
+    # this machine's AVX-512 BF16 cores a step took 0.87 s instead of 1.62 s (4 layers, batch 8).
+    parser.add_argument('--bf16', action=argparse.BooleanOptionalAction, default=True)
     return parser.parse_args()
 
 
@@ -208,7 +211,9 @@ def main():
         for group in optimizer.param_groups:
             group['lr'] = learning_rate(step, args)
         inputs, targets = batches(train, args.ctx, args.batch, generator)
-        loss = F.cross_entropy(model.class_logits(inputs).flatten(0, 1), model.compact[targets].flatten())
+        with torch.autocast('cpu', dtype=torch.bfloat16, enabled=args.bf16):
+            logits = model.class_logits(inputs)
+        loss = F.cross_entropy(logits.float().flatten(0, 1), model.compact[targets].flatten())
         optimizer.zero_grad(set_to_none=True)
         loss.backward()
         torch.nn.utils.clip_grad_norm_(model.parameters(), 1.0)

@@ -60,7 +60,7 @@ full-vocabulary softmax with those rows tied, so the training itself keeps their
 ## Training
 ${args.steps} steps of AdamW (β 0.9/0.95, weight decay ${args.weight_decay} on matrices), batch ${args.batch} × ${args.ctx} tokens,
 learning rate ${args.lr} after ${args.warmup} warm-up steps, cosine down to 10%, dropout ${args.dropout}, seed ${args.seed},
-torch ${training.torch} on the CPU: ${minutes(training.seconds)} on a 2-core machine (shared with other work while it ran). Last training loss ${fixed(last.train_loss, 2)}.
+${args.bf16 ? 'bfloat16 products in the training steps (float32 weights and optimizer), ' : ''}torch ${training.torch} on the CPU: ${minutes(training.seconds)} on a 2-core machine (shared with other work while it ran). Last training loss ${fixed(last.train_loss, 2)}.
 
 ## Evaluation (from this file, in float64, by \`evaluate.py\`)
 | | |
