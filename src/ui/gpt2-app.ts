@@ -179,24 +179,31 @@ export class Gpt2App extends LitElement {
     else if (this.firstRunModelId && this.models.cached.length === 0) await this.models.choose(this.firstRunModelId, this.settings);
   }
 
-  /** The focus was in the model list when a download or load began, which disables it. */
-  private focusInPickerWhenBusy = false;
-
-  protected override willUpdate(): void {
-    const wasBusy = this.getAttribute('model-state') === 'loading' || this.getAttribute('model-state') === 'downloading';
-    if (this.models.busy && !wasBusy) this.focusInPickerWhenBusy = this.renderRoot.querySelector('model-picker')?.shadowRoot?.activeElement != null;
-  }
+  /**
+   * A model change asked for from the model list: 'asked' until it is under way, then 'busy'. The
+   * list is disabled meanwhile, which drops its focus on the page; when the change is over a
+   * keyboard user goes on where the model is used, the prompt box (or back to the list if no
+   * model came of it).
+   */
+  private modelChangeFocus: 'asked' | 'busy' | null = null;
 
   protected override updated(): void {
-    const wasBusy = this.getAttribute('model-state') === 'loading' || this.getAttribute('model-state') === 'downloading';
     this.setAttribute('model-state', this.models.state);
     this.toggleAttribute('generating', this.chat.generating);
-    // Disabling the model list dropped its focus on the page: a keyboard user goes on where the
-    // model is used, in the prompt box (or back to the list if no model came of it).
-    if (wasBusy && !this.models.busy && this.focusInPickerWhenBusy && deepActiveElement() === document.body) {
-      this.focusInPickerWhenBusy = false;
-      this.renderRoot.querySelector(this.models.state === 'ready' ? 'prompt-box' : 'model-picker')?.focus();
+    if (this.modelChangeFocus === 'asked' && this.models.busy) this.modelChangeFocus = 'busy';
+    else if (this.modelChangeFocus === 'busy' && !this.models.busy) {
+      this.modelChangeFocus = null;
+      if (deepActiveElement() === document.body) this.renderRoot.querySelector(this.models.state === 'ready' ? 'prompt-box' : 'model-picker')?.focus();
     }
+  }
+
+  /** Runs a model change the model list asked for, the focus following it (see modelChangeFocus). */
+  private fromModelList(change: () => Promise<void>): void {
+    this.modelChangeFocus = 'asked';
+    // A change refused at once (a name that is not one) never got under way.
+    void change().finally(() => {
+      if (this.modelChangeFocus === 'asked') this.modelChangeFocus = null;
+    });
   }
 
   override render() {
@@ -222,11 +229,11 @@ export class Gpt2App extends LitElement {
           .storage=${models.storage}
           .notice=${models.notice}
           ?disabled=${models.busy || chat.generating}
-          @model-choose=${(event: CustomEvent<{ id: string }>) => void models.choose(event.detail.id, this.settings)}
-          @url-choose=${(event: CustomEvent<{ url: string }>) => void models.chooseUrl(event.detail.url, this.settings)}
+          @model-choose=${(event: CustomEvent<{ id: string }>) => this.fromModelList(() => models.choose(event.detail.id, this.settings))}
+          @url-choose=${(event: CustomEvent<{ url: string }>) => this.fromModelList(() => models.chooseUrl(event.detail.url, this.settings))}
           @hub-repo-open=${(event: CustomEvent<{ name: string; conversation: ConversationFormat }>) =>
-            void models.chooseHubRepo(event.detail.name, event.detail.conversation, this.settings)}
-          @files-open=${(event: CustomEvent<{ files: File[] }>) => void models.openFiles(event.detail.files, this.settings)}
+            this.fromModelList(() => models.chooseHubRepo(event.detail.name, event.detail.conversation, this.settings))}
+          @files-open=${(event: CustomEvent<{ files: File[] }>) => this.fromModelList(() => models.openFiles(event.detail.files, this.settings))}
           @model-delete=${(event: CustomEvent<{ id: string }>) => void models.remove(event.detail.id)}
           @download-cancel=${() => void models.cancelDownload()}
         ></model-picker>

@@ -196,8 +196,9 @@ export class ModelController {
       else if (!engineStopped(error)) this.options.onError(`Could not download ${label}: ${errorMessage(error)}`);
     }
     this.download = null;
-    this.pendingId = null;
-    this.state = this.model ? 'ready' : 'idle';
+    // Straight on to loading: the app never shows idle between the download and the load.
+    this.pendingId = downloaded ? id : null;
+    this.state = downloaded ? 'loading' : this.model ? 'ready' : 'idle';
     await this.refresh();
     if (downloaded) await this.load({ kind: 'cached', id }, id, settings);
   }

@@ -79,3 +79,65 @@ describe('accessibility', () => {
     expect(focused).toBe('prompt');
   });
 });
+
+describe('keyboard only', () => {
+  let server: AppServer;
+  let session: BrowserSession;
+  let page: Page;
+
+  /** The data-testid of the focused element, looking inside shadow roots. */
+  const focusedTestId = () =>
+    page.evaluate(() => {
+      let element: Element | null = document.activeElement;
+      while (element?.shadowRoot?.activeElement) element = element.shadowRoot.activeElement;
+      return element?.getAttribute('data-testid') ?? element?.tagName ?? null;
+    });
+
+  /** Presses Tab until the element with `testId` has the focus. */
+  async function tabTo(testId: string): Promise<void> {
+    for (let presses = 0; presses < 60; presses++) {
+      if ((await focusedTestId()) === testId) return;
+      await page.keyboard.press('Tab');
+    }
+    throw new Error(`Tab never reached ${testId}`);
+  }
+
+  beforeAll(async () => {
+    server = await startAppServer();
+    session = await openBrowser({ webgpu: false });
+    page = session.page;
+    await page.goto(`${server.baseUrl}?model=`);
+    await page.locator('gpt2-app[ready]').waitFor();
+  });
+  afterAll(async () => {
+    await session?.close();
+    await server?.close();
+  });
+
+  it('loads a model, sends a prompt, stops the reply and changes the temperature, all from the keyboard', async () => {
+    // A reply long enough to be stopped by hand.
+    await setSetting(page, 'settings-max-new-tokens', '2000');
+    await tabTo('model-select');
+    await page.keyboard.press('ArrowDown'); // the first model in the list: the demo
+    await page.locator('gpt2-app[model-state=ready]').waitFor({ timeout: 120_000 });
+    expect(await focusedTestId()).toBe('prompt');
+
+    await page.keyboard.type('And God said');
+    await page.keyboard.press('Enter');
+    await page.locator('gpt2-app[generating]').waitFor();
+    await page.keyboard.press('Tab');
+    expect(await focusedTestId()).toBe('stop');
+    await page.keyboard.press('Enter');
+    await page.locator('gpt2-app:not([generating])').waitFor({ timeout: 60_000 });
+    expect(await page.getByTestId('reply-message').last().locator('.meta').textContent()).toContain('stopped');
+    expect(await focusedTestId()).toBe('prompt');
+
+    await tabTo('settings-temperature');
+    await page.keyboard.press('ControlOrMeta+A');
+    await page.keyboard.type('0.3');
+    await page.keyboard.press('Tab');
+    await page.reload();
+    await page.locator('gpt2-app[ready]').waitFor();
+    expect(await page.getByTestId('settings-temperature').inputValue()).toBe('0.3');
+  });
+});
