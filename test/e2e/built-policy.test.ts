@@ -55,9 +55,15 @@ it('allows the hub it was built for, previewed without GPT2_HUB_ORIGINS', async 
   await page.locator('gpt2-app[model-state=ready]').or(page.getByTestId('error')).first().waitFor({ timeout: 300_000 });
   expect(await errors()).toEqual([]);
   expect(await page.getByTestId('model-name').textContent()).toContain('GPT-2 (124M)');
-  // The engine's worker fetched the files from the other origin itself.
-  const fetched = (await hubLog(allowedHubUrl)).filter((request) => request.route === 'resolve').map((request) => [request.file, request.status]);
-  expect(fetched).toEqual([['config.json', 200], ['model.safetensors', 200]]);
+  // The engine's worker asked the other origin itself: the repository's listing, its config (checked
+  // to be GPT-2's before any weight), then the download.
+  const fetched = (await hubLog(allowedHubUrl)).map((request) => [request.route, request.file, request.status]);
+  expect(fetched).toEqual([
+    ['api', 'openai-community/gpt2', 200],
+    ['resolve', 'config.json', 200],
+    ['resolve', 'config.json', 200],
+    ['resolve', 'model.safetensors', 200],
+  ]);
   expect(session.pageErrors).toEqual([]);
 });
 

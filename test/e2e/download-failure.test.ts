@@ -4,35 +4,22 @@
 import type { Page } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { Control } from '../../scripts/flaky-model-server-plugin.ts';
-import { setSetting } from './support/app-page.ts';
-import { openBrowser, startAppServer, type AppServer, type BrowserSession } from './support/app-server.ts';
+import { openHubApp, type HubApp } from './support/hub-app.ts';
 
 describe('the app after a failed download', () => {
-  let server: AppServer;
-  let session: BrowserSession;
+  let app: HubApp;
   let page: Page;
 
-  const steerHub = async (control: Control) => {
-    const response = await fetch(`${server.hubUrl}/_control`, { method: 'POST', body: JSON.stringify(control) });
-    expect(response.ok).toBe(true);
-  };
+  const steerHub = (control: Control) => app.steerHub(control);
   const appState = () => page.locator('gpt2-app').getAttribute('model-state');
   const errors = () => page.getByTestId('error').locator('p').allTextContents();
   const savedModels = () => page.getByTestId('model-select').locator('optgroup[label="On this device"] option').count();
 
   beforeAll(async () => {
-    server = await startAppServer();
-    await fetch(`${server.hubUrl}/_reset`, { method: 'POST' });
-    session = await openBrowser();
-    page = session.page;
-    await page.goto(`${server.baseUrl}?hub=${encodeURIComponent(server.hubUrl)}&model=`);
-    await page.locator('gpt2-app[ready]').waitFor();
-    await setSetting(page, 'settings-max-new-tokens', '4');
+    app = await openHubApp();
+    page = app.page;
   });
-  afterAll(async () => {
-    await session?.close();
-    await server?.close();
-  });
+  afterAll(() => app?.close());
 
   it('says why, and another model then downloads, loads and replies', async () => {
     await steerHub({ fault: { file: 'model.safetensors', kind: 'web-page' } });
@@ -53,7 +40,7 @@ describe('the app after a failed download', () => {
     expect(await savedModels()).toBe(0);
 
     // The hub works again: the model whose download failed last downloads in full and replies.
-    await fetch(`${server.hubUrl}/_reset`, { method: 'POST' });
+    await app.resetHub();
     await page.getByTestId('model-select').selectOption('gpt2-medium');
     await expect.poll(appState, { timeout: 300_000 }).toBe('ready');
     expect(await savedModels()).toBe(1);
@@ -62,6 +49,6 @@ describe('the app after a failed download', () => {
     const reply = page.getByTestId('reply-message').last().locator('.meta');
     await expect.poll(() => reply.count(), { timeout: 300_000 }).toBe(1);
     expect(await reply.textContent()).toMatch(/^gpt2-medium · seed \d+ · /);
-    expect(session.pageErrors).toEqual([]);
+    expect(app.session.pageErrors).toEqual([]);
   });
 });

@@ -7,10 +7,11 @@
 import { readFileSync } from 'node:fs';
 import type { Page } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import type { Control, LoggedRequest } from '../../scripts/flaky-model-server-plugin.ts';
+import type { Control } from '../../scripts/flaky-model-server-plugin.ts';
 import { decode, encode } from '../../src/worker/tokenizer.ts';
 import { replyTo, setSetting } from './support/app-page.ts';
-import { openBrowser, SHARD, startAppServer, type AppServer, type BrowserSession } from './support/app-server.ts';
+import { SHARD } from './support/app-server.ts';
+import { openHubApp, type HubApp } from './support/hub-app.ts';
 
 const DIALOGPT_EXPECTED = JSON.parse(readFileSync('test/fixtures/torch/tiny-dialogpt/expected.json', 'utf8')) as {
   prompt_tokens: number[];
@@ -19,19 +20,15 @@ const DIALOGPT_EXPECTED = JSON.parse(readFileSync('test/fixtures/torch/tiny-dial
 };
 
 describe('hub repositories by name', () => {
-  let server: AppServer;
-  let session: BrowserSession;
+  let app: HubApp;
   let page: Page;
 
-  const steerHub = async (control: Control) => {
-    const response = await fetch(`${server.hubUrl}/_control`, { method: 'POST', body: JSON.stringify(control) });
-    expect(response.ok).toBe(true);
-  };
-  const hubLog = async (): Promise<LoggedRequest[]> => (await fetch(`${server.hubUrl}/_log`)).json();
-  const resetHub = () => fetch(`${server.hubUrl}/_reset`, { method: 'POST' });
+  const steerHub = (control: Control) => app.steerHub(control);
+  const hubLog = () => app.hubLog();
+  const resetHub = () => app.resetHub();
   const appState = () => page.locator('gpt2-app').getAttribute('model-state');
   /** The commit the stand-in hub's main points at in `repo` now. */
-  const headCommit = async (repo: string) => ((await (await fetch(`${server.hubUrl}/api/models/${repo}/revision/main`)).json()) as { sha: string }).sha;
+  const headCommit = async (repo: string) => ((await (await fetch(`${app.server.hubUrl}/api/models/${repo}/revision/main`)).json()) as { sha: string }).sha;
   const savedEntry = (id: string) => page.locator(`[data-testid=cached-models] li[data-model-id="${id}"]`);
 
   async function openRepo(name: string, conversation: 'transcript' | 'dialogpt' = 'transcript'): Promise<void> {
@@ -45,18 +42,10 @@ describe('hub repositories by name', () => {
     (await hubLog()).filter((request) => request.route === 'resolve' && request.file !== 'config.json').map((request) => [request.file, request.revision]);
 
   beforeAll(async () => {
-    server = await startAppServer();
-    await resetHub();
-    session = await openBrowser({ webgpu: false });
-    page = session.page;
-    await page.goto(`${server.baseUrl}?hub=${encodeURIComponent(server.hubUrl)}&model=`);
-    await page.locator('gpt2-app[ready]').waitFor();
-    await setSetting(page, 'settings-max-new-tokens', '4');
+    app = await openHubApp({ webgpu: false });
+    page = app.page;
   });
-  afterAll(async () => {
-    await session?.close();
-    await server?.close();
-  });
+  afterAll(() => app?.close());
 
   it('takes model.safetensors over pytorch_model.bin, fetched from the commit main points at, and shows that commit', async () => {
     await resetHub();
@@ -128,22 +117,14 @@ describe('hub repositories by name', () => {
 });
 
 describe('DialoGPT chat', () => {
-  let server: AppServer;
-  let session: BrowserSession;
+  let app: HubApp;
   let page: Page;
 
   beforeAll(async () => {
-    server = await startAppServer();
-    await fetch(`${server.hubUrl}/_reset`, { method: 'POST' });
-    session = await openBrowser({ webgpu: false });
-    page = session.page;
-    await page.goto(`${server.baseUrl}?hub=${encodeURIComponent(server.hubUrl)}&model=`);
-    await page.locator('gpt2-app[ready]').waitFor();
+    app = await openHubApp({ webgpu: false, maxNewTokens: null });
+    page = app.page;
   });
-  afterAll(async () => {
-    await session?.close();
-    await server?.close();
-  });
+  afterAll(() => app?.close());
 
   it('sends the turns joined by <|endoftext|> and ends the reply at the next one', async () => {
     await page.getByTestId('model-select').selectOption('dialogpt-small');

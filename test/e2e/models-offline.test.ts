@@ -4,20 +4,19 @@
 // reloaded with the network off, served by its service worker, loading a saved model and replying.
 import type { Page } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import type { Control, LoggedRequest } from '../../scripts/flaky-model-server-plugin.ts';
-import { replyTo, setSetting } from './support/app-page.ts';
-import { openBrowser, startAppServer, type AppServer, type BrowserSession } from './support/app-server.ts';
+import type { Control } from '../../scripts/flaky-model-server-plugin.ts';
+import { replyTo } from './support/app-page.ts';
+import type { AppServer, BrowserSession } from './support/app-server.ts';
+import { openHubApp, type HubApp } from './support/hub-app.ts';
 
 describe('models and offline use', () => {
+  let app: HubApp;
   let server: AppServer;
   let session: BrowserSession;
   let page: Page;
 
-  const steerHub = async (control: Control) => {
-    const response = await fetch(`${server.hubUrl}/_control`, { method: 'POST', body: JSON.stringify(control) });
-    expect(response.ok).toBe(true);
-  };
-  const hubLog = async (): Promise<LoggedRequest[]> => (await fetch(`${server.hubUrl}/_log`)).json();
+  const steerHub = (control: Control) => app.steerHub(control);
+  const hubLog = () => app.hubLog();
   const appState = () => page.locator('gpt2-app').getAttribute('model-state');
 
   async function chooseModel(id: string): Promise<void> {
@@ -26,19 +25,10 @@ describe('models and offline use', () => {
   }
 
   beforeAll(async () => {
-    server = await startAppServer();
-    await fetch(`${server.hubUrl}/_reset`, { method: 'POST' });
-    session = await openBrowser();
-    page = session.page;
-    await page.goto(`${server.baseUrl}?hub=${encodeURIComponent(server.hubUrl)}&model=`);
-    await page.locator('gpt2-app[ready]').waitFor();
-    // Short replies, whatever the defaults: these tests are about models, not generation.
-    await setSetting(page, 'settings-max-new-tokens', '4');
+    app = await openHubApp();
+    ({ server, session, page } = app);
   });
-  afterAll(async () => {
-    await session?.close();
-    await server?.close();
-  });
+  afterAll(() => app?.close());
 
   it('shows download progress and resumes from where a cut connection stopped', async () => {
     await steerHub({ bytesPerSecond: 4_000_000, cut: { file: 'model.safetensors', afterBytes: 5_000_000 } });

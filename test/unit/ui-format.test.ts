@@ -19,6 +19,9 @@ it('writes the catalog sizes the way the model picker shows them', () => {
     '355M 1.52 GB',
     '774M 3.25 GB',
     '1.56B 6.43 GB',
+    '124M 548 MB',
+    '355M 1.52 GB',
+    '774M 3.25 GB',
   ]);
 });
 
