@@ -29,6 +29,7 @@ import type { Gpt2Config } from '../src/model/config.ts';
 import { gpt2ConfigFromJson } from './hf-config.ts';
 import { DEFAULT_HUB_URL, MODEL_CATALOG } from '../src/models/catalog.ts';
 import { hubFileUrl } from '../src/storage/hub-repo.ts';
+import { causeOf, fetchOk } from './fetch-ok.ts';
 import { downloadHubRepo } from './hub-repo-download.ts';
 import { sizeLabelFor } from './hub-models.ts';
 import { weightMappingText } from './legacy-weights-plan.ts';
@@ -48,25 +49,6 @@ interface Checkpoint {
   sizeLabel: string;
   byteLength: number | undefined;
   chunks: AsyncIterable<Uint8Array>;
-}
-
-const causeOf = (error: unknown): string => {
-  const { message, cause } = error as Error & { cause?: Error };
-  return cause?.message ?? message;
-};
-
-async function fetchOk(url: string): Promise<Response> {
-  let response: Response;
-  try {
-    response = await fetch(url);
-  } catch (error) {
-    throw new Error(`could not reach ${url} (${causeOf(error)}); check the address and the connection`);
-  }
-  if (!response.ok) {
-    await response.body?.cancel();
-    throw new Error(`HTTP ${response.status}${response.statusText ? ` ${response.statusText}` : ''} from ${url}`);
-  }
-  return response;
 }
 
 /** The response body, with a connection that breaks mid-file reported as such. */

@@ -3,11 +3,12 @@
 // strong ETag: an LFS file's SHA-256, a git blob's SHA-1 for other files), each LFS file's pointer
 // at `<prefix><repo>/raw/<revision>/<file>`, and the repository's files and head commit at
 // `<prefix>api/models/<repo>/revision/main`, as the hub's API does. The revision is "main" or a
-// commit main has pointed at; a test can move main to a new commit (the files stay the same). On request it also redirects LFS files to a "CDN" the way the
-// hub does, and misbehaves the way networks and servers do: it drops the connection part-way
-// through a body, stops sending with the connection left open, damages a byte, answers 404 or 500
-// or a web page, sends slowly, or changes a file's ETag. For a repository without a sharded index
-// it also serves a model.safetensors.index.json naming model.safetensors as the only shard.
+// commit main has pointed at; a test can move main to a new commit (the files stay the same). On
+// request it also redirects LFS files to a "CDN" the way the hub does, and misbehaves the way
+// networks and servers do: it drops the connection part-way through a body, stops sending with the
+// connection left open, damages a byte, answers 404 or 500 or a web page, sends slowly, or changes
+// a file's ETag. For a repository without a sharded index it also serves a
+// model.safetensors.index.json naming model.safetensors as the only shard.
 //
 // Tests steer it with `POST <prefix>_control` (JSON, see Control), read what was asked of it with
 // `GET <prefix>_log`, and undo everything with `POST <prefix>_reset`.

@@ -11,6 +11,7 @@ import { Readable } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
 import type { ReadableStream as NodeReadableStream } from 'node:stream/web';
 import { parseHubRepoName, resolveHubModel } from '../src/storage/hub-repo.ts';
+import { causeOf, fetchOk } from './fetch-ok.ts';
 import { shardFileNames } from '../src/weights/load-weights.ts';
 import type { DownloadRequest } from '../src/worker/engine-api.ts';
 
@@ -57,23 +58,15 @@ async function fetchToFile(url: string, path: string, log: (line: string) => voi
   if (existsSync(path)) return;
   const partial = `${path}.partial`;
   const stored = existsSync(partial) ? (await stat(partial)).size : 0;
-  let response: Response;
-  try {
-    response = await fetch(url, stored > 0 ? { headers: { Range: `bytes=${stored}-` } } : {});
-  } catch (error) {
-    throw new Error(`could not reach ${url} (${((error as Error).cause as Error | undefined)?.message ?? (error as Error).message}); check the connection and run the command again`);
-  }
-  if (!response.ok || !response.body) {
-    await response.body?.cancel();
-    throw new Error(`HTTP ${response.status}${response.statusText ? ` ${response.statusText}` : ''} from ${url}`);
-  }
+  const response = await fetchOk(url, stored > 0 ? { headers: { Range: `bytes=${stored}-` } } : {});
+  if (!response.body) throw new Error(`${url} sent no data`);
   const resumed = response.status === 206;
   try {
     // A 200 to a Range request is the whole file again: it replaces the part.
     await pipeline(Readable.fromWeb(response.body as NodeReadableStream), createWriteStream(partial, { flags: resumed ? 'a' : 'w' }));
   } catch (error) {
     const kept = (await stat(partial)).size;
-    throw new Error(`the download of ${url} broke off after ${kept} bytes (${((error as Error).cause as Error | undefined)?.message ?? (error as Error).message}); run the command again to continue it`);
+    throw new Error(`the download of ${url} broke off after ${kept} bytes (${causeOf(error)}); run the command again to continue it`);
   }
   const received = (await stat(partial)).size;
   const expected = Number(response.headers.get('content-range')?.split('/')[1] ?? response.headers.get('content-length') ?? NaN);

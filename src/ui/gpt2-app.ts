@@ -29,6 +29,18 @@ const MODEL_CHOICES: readonly ModelChoice[] = [DEMO_MODEL, ...MODEL_CATALOG];
 /** What the demo model's note suggests instead: the smallest real GPT-2. */
 const GPT2_SMALL = MODEL_CATALOG.find((entry) => entry.id === 'gpt2')!;
 
+/** What the loaded model is and how chat mode talks to it, by its conversation format. */
+const MODEL_NOTES: Record<ConversationFormat, string> = {
+  transcript:
+    'GPT-2 continues the text you give it. It is a 2019 language model trained on web pages, not an assistant: it does not ' +
+    'follow instructions and often makes things up. In chat mode your messages become a User/GPT-2 transcript and it writes ' +
+    'the next line; in plain mode it simply continues your text.',
+  dialogpt:
+    'DialoGPT is GPT-2 trained on Reddit conversations. In chat mode your messages and its replies are joined by ' +
+    '<|endoftext|>, as in its training, and each reply ends where it would start the next turn; in plain mode it ' +
+    'simply continues your text.',
+};
+
 /** The focused element, inside shadow roots too. */
 function deepActiveElement(): Element | null {
   let element = document.activeElement;
@@ -238,17 +250,7 @@ export class Gpt2App extends LitElement {
           @download-cancel=${() => void models.cancelDownload()}
         ></model-picker>
         <main class="chat panel">
-          ${models.conversationFor(models.modelId) === 'dialogpt'
-            ? html`<p class="note" data-testid="gpt2-note">
-                DialoGPT is GPT-2 trained on Reddit conversations. In chat mode your messages and its replies are joined by
-                &lt;|endoftext|&gt;, as in its training, and each reply ends where it would start the next turn; in plain mode it
-                simply continues your text.
-              </p>`
-            : html`<p class="note" data-testid="gpt2-note">
-                GPT-2 continues the text you give it. It is a 2019 language model trained on web pages, not an assistant: it does not
-                follow instructions and often makes things up. In chat mode your messages become a User/GPT-2 transcript and it writes
-                the next line; in plain mode it simply continues your text.
-              </p>`}
+          <p class="note" data-testid="gpt2-note">${MODEL_NOTES[models.conversationFor(models.modelId)]}</p>
           ${models.modelId === DEMO_MODEL.id
             ? html`<p class="note" data-testid="demo-note">
                 This is a tiny demo model trained on the King James Bible, not GPT-2 (plain mode suits it); for GPT-2 itself, choose
