@@ -17,7 +17,7 @@ const root = document.getElementById('app')!;
 const params = new URLSearchParams(location.search);
 
 const banner = document.createElement('update-banner');
-document.body.append(banner);
+document.body.prepend(banner);
 const updateServiceWorker = registerSW({
   onNeedRefresh: () => (banner.state = 'update-ready'),
   onOfflineReady: () => (banner.state = 'offline-ready'),

@@ -1,4 +1,4 @@
-// The app: the model picker and settings beside the conversation. It owns no model work: the
+// The app: the conversation, with the model list and the settings a tap away. It owns no model work: the
 // engine client, the conversation store and the settings store come in as properties (main.ts
 // makes the real ones; tests pass their own), and two controllers turn what the user does into
 // calls on them. State for tests and styling is mirrored on the host: `model-state`
@@ -9,7 +9,10 @@ import { customElement, property, state } from 'lit/decorators.js';
 import { MODEL_CATALOG, type ModelChoice } from '../models/catalog.ts';
 import { DEMO_MODEL } from '../models/demo-model.ts';
 import type { ConversationFormat } from '../worker/engine-api.ts';
+import type { AppDialog } from './app-dialog.ts';
+import './app-dialog.ts';
 import type { AppEngine } from './app-engine.ts';
+import './app-header.ts';
 import { ChatController } from './chat-controller.ts';
 import './chat-log.ts';
 import type { ConversationStore } from './conversation-store.ts';
@@ -20,7 +23,7 @@ import { ModelController } from './model-controller.ts';
 import './model-picker.ts';
 import './model-summary.ts';
 import './prompt-box.ts';
-import './settings-panel.ts';
+import { MORE_SETTINGS, QUICK_SETTINGS } from './settings-panel.ts';
 import { validateSettings, type AppSettings, type SettingsStore } from './settings.ts';
 import './speed-readout.ts';
 
@@ -51,64 +54,37 @@ function deepActiveElement(): Element | null {
 @customElement('gpt2-app')
 export class Gpt2App extends LitElement {
   static override styles = css`
+    /* The page is the conversation: the header on top, the prompt box at the bottom (above the
+       on-screen keyboard: index.html's viewport resizes the content), the chat log between them
+       scrolling on its own. The model list and the settings open over it (app-dialog). */
     :host {
-      display: block;
-      box-sizing: border-box;
-      max-width: 92rem;
-      margin: 0 auto;
-      padding: 1rem clamp(0.75rem, 2vw, 1.5rem);
-    }
-    header {
-      display: flex;
-      flex-wrap: wrap;
-      align-items: baseline;
-      gap: 0.4rem 1.25rem;
-      margin-bottom: 1rem;
-    }
-    h1 {
-      margin: 0;
-      font-size: 1.4rem;
-      letter-spacing: -0.01em;
-    }
-    h1 span {
-      color: var(--accent);
-    }
-    model-summary {
-      flex: 1 1 20rem;
-    }
-    error-list {
-      margin-bottom: 1rem;
-    }
-    .layout {
-      display: grid;
-      gap: 1rem;
-      grid-template-columns: minmax(17rem, 24rem) minmax(0, 1fr);
-      grid-template-areas:
-        'picker chat'
-        'settings chat';
-      align-items: start;
-    }
-    .panel {
-      padding: 1rem;
-      border: 1px solid var(--border);
-      border-radius: var(--radius-large);
-      background: var(--surface);
-    }
-    model-picker {
-      grid-area: picker;
-    }
-    settings-panel {
-      grid-area: settings;
-    }
-    .chat {
-      grid-area: chat;
-      position: sticky;
-      top: 1rem;
-      height: calc(100dvh - 6rem);
-      min-height: 28rem;
       display: flex;
       flex-direction: column;
-      gap: 0.75rem;
+      box-sizing: border-box;
+      height: 100%;
+      padding: env(safe-area-inset-top) env(safe-area-inset-right) env(safe-area-inset-bottom) env(safe-area-inset-left);
+    }
+    app-header {
+      padding: 0.5rem clamp(0.5rem, 2vw, 1.5rem);
+      border-bottom: 1px solid var(--border);
+      background: var(--surface);
+    }
+    main {
+      flex: 1;
+      min-height: 0;
+      display: flex;
+      flex-direction: column;
+      gap: 0.5rem;
+      box-sizing: border-box;
+      width: min(56rem, 100%);
+      margin: 0 auto;
+      padding: 0.5rem clamp(0.5rem, 2vw, 1.5rem) 0.5rem;
+    }
+    .intro {
+      display: grid;
+      gap: 0.5rem;
+      margin: auto 0;
+      padding: 0 0.25rem;
     }
     .note {
       margin: 0;
@@ -119,20 +95,11 @@ export class Gpt2App extends LitElement {
       flex: 1;
       min-height: 0;
     }
-    @media (max-width: 60rem) {
-      .layout {
-        grid-template-columns: minmax(0, 1fr);
-        grid-template-areas: 'picker' 'chat' 'settings';
-      }
-      .chat {
-        position: static;
-        height: auto;
-        min-height: 0;
-      }
-      chat-log {
-        min-height: 12rem;
-        max-height: 60vh;
-      }
+    .intro + chat-log {
+      flex: 0 0 auto;
+    }
+    model-summary {
+      margin-bottom: 1rem;
     }
   `;
 
@@ -191,30 +158,29 @@ export class Gpt2App extends LitElement {
     else if (this.firstRunModelId && this.models.cached.length === 0) await this.models.choose(this.firstRunModelId, this.settings);
   }
 
-  /**
-   * A model change asked for from the model list: 'asked' until it is under way, then 'busy'. The
-   * list is disabled meanwhile, which drops its focus on the page; when the change is over a
-   * keyboard user goes on where the model is used, the prompt box (or back to the list if no
-   * model came of it).
-   */
-  private modelChangeFocus: 'asked' | 'busy' | null = null;
-
   protected override updated(): void {
     this.setAttribute('model-state', this.models.state);
     this.toggleAttribute('generating', this.chat.generating);
-    if (this.modelChangeFocus === 'asked' && this.models.busy) this.modelChangeFocus = 'busy';
-    else if (this.modelChangeFocus === 'busy' && !this.models.busy) {
-      this.modelChangeFocus = null;
-      if (deepActiveElement() === document.body) this.renderRoot.querySelector(this.models.state === 'ready' ? 'prompt-box' : 'model-picker')?.focus();
-    }
   }
 
-  /** Runs a model change the model list asked for, the focus following it (see modelChangeFocus). */
+  /**
+   * Runs a model change the model list asked for. When it is over, the list has done its job and
+   * the conversation comes back: the prompt box focused when a model is ready, or the error that
+   * stopped it in view (the dialog gives the focus back to the model button). A download the user
+   * cancelled keeps the list open, with its note, and the focus in it (the list was disabled
+   * meanwhile, which dropped the focus on the page).
+   */
   private fromModelList(change: () => Promise<void>): void {
-    this.modelChangeFocus = 'asked';
-    // A change refused at once (a name that is not one) never got under way.
-    void change().finally(() => {
-      if (this.modelChangeFocus === 'asked') this.modelChangeFocus = null;
+    const firstNewError = this.nextErrorId;
+    void change().then(async () => {
+      await this.updateComplete;
+      if (this.models.notice) {
+        if (deepActiveElement() === document.body) this.renderRoot.querySelector('model-picker')?.focus();
+        return;
+      }
+      this.dialog('models').close();
+      const failed = this.errors.some((error) => error.id >= firstNewError);
+      if (this.models.state === 'ready' && !failed) this.renderRoot.querySelector('prompt-box')?.focus();
     });
   }
 
@@ -222,16 +188,39 @@ export class Gpt2App extends LitElement {
     const models = this.models;
     const chat = this.chat;
     const pendingLabel = this.labelFor(models.pendingId);
-    return html`<header>
-        <h1>GPT-2 <span>in your browser</span></h1>
+    return html`<app-header
+        role="banner"
+        .model=${models.model}
+        .label=${this.labelFor(models.modelId)}
+        .state=${models.state}
+        .pendingLabel=${pendingLabel}
+        .download=${models.download}
+        @models-open=${() => this.dialog('models').show()}
+        @settings-open=${() => this.dialog('settings').show()}
+      ></app-header>
+      <main>
+        <error-list .errors=${this.errors} @error-dismiss=${(event: CustomEvent<{ id: number }>) => this.dismissError(event.detail.id)}></error-list>
+        ${chat.messages.length === 0 ? this.renderIntro() : null}
+        <chat-log .messages=${chat.messages}></chat-log>
+        <prompt-box
+          .generating=${chat.generating}
+          .canRegenerate=${chat.canRegenerate}
+          .canClear=${!chat.generating && chat.messages.length > 0}
+          .blockedReason=${this.blockedReason()}
+          .placeholder=${this.settings.framing === 'chat'
+            ? 'Say something to GPT-2 (Enter sends, Shift+Enter starts a new line)'
+            : 'Write the beginning of a text for GPT-2 to continue (Enter sends, Shift+Enter starts a new line)'}
+          @prompt-send=${(event: CustomEvent<{ text: string }>) => this.withModel((modelId) => chat.send(event.detail.text, this.settings, modelId, models.conversationFor(modelId)))}
+          @reply-regenerate=${() => this.withModel((modelId) => chat.regenerate(this.settings, modelId, models.conversationFor(modelId)))}
+          @generation-stop=${() => void chat.stop()}
+          @conversation-clear=${() => void chat.clear()}
+        ></prompt-box>
+        <settings-panel compact aria-label="Quick settings" role="group" .fields=${QUICK_SETTINGS} .settings=${this.settings} @settings-change=${this.onSettingsChange}></settings-panel>
+        <speed-readout .speed=${chat.speed}></speed-readout>
+      </main>
+      <app-dialog id="models" heading="Model">
         <model-summary .model=${models.model} .label=${this.labelFor(models.modelId)} .state=${models.state} .pendingLabel=${pendingLabel} .loadProgress=${models.loadProgress}></model-summary>
-      </header>
-      <error-list .errors=${this.errors} @error-dismiss=${(event: CustomEvent<{ id: number }>) => this.dismissError(event.detail.id)}></error-list>
-      <div class="layout">
         <model-picker
-          class="panel"
-          role="region"
-          aria-label="Model"
           .catalog=${MODEL_CHOICES}
           .cached=${models.cached}
           .selectedId=${models.pendingId ?? models.modelId}
@@ -249,32 +238,29 @@ export class Gpt2App extends LitElement {
           @model-delete=${(event: CustomEvent<{ id: string }>) => void models.remove(event.detail.id)}
           @download-cancel=${() => void models.cancelDownload()}
         ></model-picker>
-        <main class="chat panel">
-          <p class="note" data-testid="gpt2-note">${MODEL_NOTES[models.conversationFor(models.modelId)]}</p>
-          ${models.modelId === DEMO_MODEL.id
-            ? html`<p class="note" data-testid="demo-note">
-                This is a tiny demo model trained on the King James Bible, not GPT-2 (plain mode suits it); for GPT-2 itself, choose
-                ${GPT2_SMALL.label} in the model list (${formatBytes(GPT2_SMALL.downloadBytes)}).
-              </p>`
-            : null}
-          <chat-log .messages=${chat.messages}></chat-log>
-          <prompt-box
-            .generating=${chat.generating}
-            .canRegenerate=${chat.canRegenerate}
-            .canClear=${!chat.generating && chat.messages.length > 0}
-            .blockedReason=${this.blockedReason()}
-            .placeholder=${this.settings.framing === 'chat'
-              ? 'Say something to GPT-2 (Enter sends, Shift+Enter starts a new line)'
-              : 'Write the beginning of a text for GPT-2 to continue (Enter sends, Shift+Enter starts a new line)'}
-            @prompt-send=${(event: CustomEvent<{ text: string }>) => this.withModel((modelId) => chat.send(event.detail.text, this.settings, modelId, models.conversationFor(modelId)))}
-            @reply-regenerate=${() => this.withModel((modelId) => chat.regenerate(this.settings, modelId, models.conversationFor(modelId)))}
-            @generation-stop=${() => void chat.stop()}
-            @conversation-clear=${() => void chat.clear()}
-          ></prompt-box>
-          <speed-readout .speed=${chat.speed}></speed-readout>
-        </main>
-        <settings-panel class="panel" role="region" aria-label="Settings" .settings=${this.settings} @settings-change=${this.onSettingsChange}></settings-panel>
-      </div>`;
+      </app-dialog>
+      <app-dialog id="settings" heading="Settings">
+        <p class="note">Mode, temperature and max new tokens are beside the prompt box.</p>
+        <settings-panel .fields=${MORE_SETTINGS} .settings=${this.settings} @settings-change=${this.onSettingsChange}></settings-panel>
+      </app-dialog>`;
+  }
+
+  /** What the empty conversation shows: how the loaded model talks, and what the demo model is. */
+  private renderIntro() {
+    const models = this.models;
+    return html`<div class="intro">
+      <p class="note" data-testid="gpt2-note">${MODEL_NOTES[models.conversationFor(models.modelId)]}</p>
+      ${models.modelId === DEMO_MODEL.id
+        ? html`<p class="note" data-testid="demo-note">
+            This is a tiny demo model trained on the King James Bible, not GPT-2 (plain mode suits it); for GPT-2 itself, choose
+            ${GPT2_SMALL.label} in the model list (${formatBytes(GPT2_SMALL.downloadBytes)}).
+          </p>`
+        : null}
+    </div>`;
+  }
+
+  private dialog(id: 'models' | 'settings'): AppDialog {
+    return this.renderRoot.querySelector<AppDialog>(`app-dialog#${id}`)!;
   }
 
   /** Why a reply cannot be asked for now, or '' when it can. */

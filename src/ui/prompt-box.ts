@@ -20,6 +20,7 @@ export class PromptBox extends LitElement {
         gap: 0.5rem;
       }
       textarea {
+        display: block;
         width: 100%;
         min-height: 4.5rem;
         max-height: 40vh;
@@ -35,11 +36,20 @@ export class PromptBox extends LitElement {
       .spacer {
         flex: 1;
       }
+      /* Empty, it takes no height; it stays in the page so what it says later is announced. */
       .hint {
         margin: 0;
-        min-height: 1.2em;
         font-size: 0.9rem;
         color: var(--text-muted);
+      }
+      /* A phone: a shorter box (it grows by dragging) and one row of buttons. */
+      @media (max-width: 30rem) {
+        textarea {
+          min-height: 3.2rem;
+        }
+        .long {
+          display: none;
+        }
       }
     `,
   ];
@@ -88,7 +98,7 @@ export class PromptBox extends LitElement {
         </button>
         <span class="spacer"></span>
         <button type="button" data-testid="clear" ?disabled=${!this.canClear} @click=${() => this.emit('conversation-clear')}>
-          Clear conversation
+          Clear<span class="long"> conversation</span>
         </button>
       </div>
     </form>`;

@@ -1,6 +1,7 @@
 // The settings form. A field that does not parse or is out of range keeps what the user typed,
 // says what is wrong beside it, and changes nothing until it is fixed; valid changes go out as one
-// `settings-change` event carrying the whole new settings.
+// `settings-change` event carrying the whole new settings. One form shows any subset of the
+// settings: the app puts the few people change often beside the prompt box and the rest in a drawer.
 import { css, html, LitElement, type TemplateResult } from 'lit';
 import { customElement, property, state } from 'lit/decorators.js';
 import { formatStopStrings, parseStopStrings, validateSettings, type AppSettings, type SettingsErrors } from './settings.ts';
@@ -24,6 +25,11 @@ const NUMBER_FIELDS: readonly NumberField[] = [
   { name: 'maxNewTokens', label: 'Max new tokens', step: '1', help: 'The longest reply, in tokens (about ¾ of a word each).' },
 ];
 
+/** The settings people change often, one tap away beside the prompt box. */
+export const QUICK_SETTINGS = ['framing', 'temperature', 'maxNewTokens'] as const satisfies readonly (keyof AppSettings)[];
+/** The others, in the settings drawer. */
+export const MORE_SETTINGS = ['topK', 'topP', 'repetitionPenalty', 'seed', 'stopStrings', 'backend', 'weightsDtype', 'hubUrl'] as const satisfies readonly (keyof AppSettings)[];
+
 /** Test ids and element ids: "maxNewTokens" → "max-new-tokens". */
 const kebab = (name: string) => name.replace(/[A-Z]/g, (letter) => `-${letter.toLowerCase()}`);
 
@@ -34,10 +40,6 @@ export class SettingsPanel extends LitElement {
     css`
       :host {
         display: block;
-      }
-      h2 {
-        margin: 0 0 0.75rem;
-        font-size: 1rem;
       }
       form {
         display: grid;
@@ -82,35 +84,74 @@ export class SettingsPanel extends LitElement {
         min-height: 3.5rem;
         resize: vertical;
       }
+      :host([compact]) form {
+        display: flex;
+        flex-wrap: wrap;
+        gap: 0.5rem;
+      }
+      :host([compact]) .field {
+        grid-template-columns: auto auto;
+        align-items: center;
+        gap: 0.35rem;
+      }
+      :host([compact]) label {
+        font-weight: normal;
+        font-size: 0.85rem;
+        color: var(--text-muted);
+      }
+      :host([compact]) input {
+        width: 5rem;
+      }
+      :host([compact]) .help {
+        position: absolute;
+        width: 1px;
+        height: 1px;
+        overflow: hidden;
+        clip: rect(0 0 0 0);
+        white-space: nowrap;
+      }
+      :host([compact]) .error {
+        grid-column: 1 / -1;
+      }
     `,
   ];
 
   @property({ attribute: false }) settings!: AppSettings;
+  /** Which settings this form shows, in order: the quick ones beside the prompt, the rest in the drawer. */
+  @property({ attribute: false }) fields: readonly (keyof AppSettings)[] = [...QUICK_SETTINGS, ...MORE_SETTINGS];
+  /** A single row of small fields whose help is read out but not shown (beside the prompt box). */
+  @property({ type: Boolean, reflect: true }) compact = false;
 
   @state() private errors: SettingsErrors = {};
 
   override render() {
+    return html`<form @submit=${(event: Event) => event.preventDefault()}>${this.fields.map((name) => this.control(name))}</form>`;
+  }
+
+  /** One setting's field: its label, control, help and error. */
+  private control(name: keyof AppSettings): TemplateResult {
     const settings = this.settings;
-    return html`<h2>Settings</h2>
-      <form @submit=${(event: Event) => event.preventDefault()}>
-        ${NUMBER_FIELDS.map((field) =>
-          this.field(
-            field.name,
-            field.label,
-            field.help,
-            html`<input
-              type="number"
-              id=${kebab(field.name)}
-              data-testid=${`settings-${kebab(field.name)}`}
-              step=${field.step}
-              .value=${String(settings[field.name])}
-              aria-describedby=${this.describedBy(field.name)}
-              aria-invalid=${this.invalid(field.name)}
-              @change=${(event: Event) => this.changeNumber(field.name, event)}
-            />`,
-          ),
-        )}
-        ${this.field(
+    const number = NUMBER_FIELDS.find((field) => field.name === name);
+    if (number) {
+      return this.field(
+        number.name,
+        number.label,
+        number.help,
+        html`<input
+          type="number"
+          id=${kebab(number.name)}
+          data-testid=${`settings-${kebab(number.name)}`}
+          step=${number.step}
+          .value=${String(settings[number.name])}
+          aria-describedby=${this.describedBy(number.name)}
+          aria-invalid=${this.invalid(number.name)}
+          @change=${(event: Event) => this.changeNumber(number.name, event)}
+        />`,
+      );
+    }
+    switch (name) {
+      case 'seed':
+        return this.field(
           'seed',
           'Seed',
           'The same seed, settings and text give the same reply.',
@@ -135,18 +176,22 @@ export class SettingsPanel extends LitElement {
               />
               New random seed for every reply
             </label>`,
-        )}
-        ${this.choiceField('framing', 'Mode',
+        );
+      case 'framing':
+        return this.choiceField('framing', 'Mode',
           'Chat writes the conversation the way the model reads one (a User/GPT-2 transcript, or DialoGPT\'s turns); plain continues your text as it is.',
-          [['chat', 'Chat transcript'], ['plain', 'Plain completion']])}
-        ${this.choiceField('backend', 'Runs on',
+          [['chat', 'Chat'], ['plain', 'Plain']]);
+      case 'backend':
+        return this.choiceField('backend', 'Runs on',
           'Automatic: WebGPU on a real GPU, else the CPU. Used the next time a model is loaded.',
-          [['auto', 'Automatic'], ['webgpu', 'WebGPU'], ['cpu', 'CPU (WASM SIMD)']])}
-        ${this.choiceField('weightsDtype', 'Weights format',
+          [['auto', 'Automatic'], ['webgpu', 'WebGPU'], ['cpu', 'CPU (WASM SIMD)']]);
+      case 'weightsDtype':
+        return this.choiceField('weightsDtype', 'Weights format',
           'Automatic: f16 on a GPU (f32 on a software one, which runs f32 faster), int8 on the CPU. Used the next time a model is loaded.',
           [['auto', 'Automatic (the engine chooses)'], ['f32', 'f32 (exact)'], ['f16', 'f16 (half the memory)'],
-            ['int8', 'int8 (CPU only, a quarter of the memory)']])}
-        ${this.field(
+            ['int8', 'int8 (CPU only, a quarter of the memory)']]);
+      case 'stopStrings':
+        return this.field(
           'stopStrings',
           'Stop strings',
           'One per line; write \\n for a line break. The reply ends before the first one it writes.',
@@ -159,8 +204,9 @@ export class SettingsPanel extends LitElement {
             @change=${(event: Event) => this.change({ stopStrings: parseStopStrings((event.target as HTMLTextAreaElement).value) })}
           ></textarea>`,
           true,
-        )}
-        ${this.field(
+        );
+      case 'hubUrl':
+        return this.field(
           'hubUrl',
           'Model hub URL',
           'Where catalog models are downloaded from: the Hugging Face hub, or a mirror laid out the same way.',
@@ -174,8 +220,10 @@ export class SettingsPanel extends LitElement {
             @change=${(event: Event) => this.change({ hubUrl: (event.target as HTMLInputElement).value.trim() })}
           />`,
           true,
-        )}
-      </form>`;
+        );
+      default:
+        throw new Error(`settings-panel has no field for "${name}"`);
+    }
   }
 
   private field(name: keyof AppSettings, label: string, help: string, control: TemplateResult, wide = false) {

@@ -1,6 +1,6 @@
 // What the service worker has to say: the app is cached and works offline, or a new version is
 // ready and waits until the user chooses to reload (a reload mid-reply would cut the reply off).
-import { css, html, LitElement } from 'lit';
+import { css, html, LitElement, type PropertyValues } from 'lit';
 import { customElement, property } from 'lit/decorators.js';
 import { controlStyles } from './shared-styles.ts';
 
@@ -11,14 +11,16 @@ export class UpdateBanner extends LitElement {
   static override styles = [
     controlStyles,
     css`
-      /* Top right, over the header's end: at the bottom it covered the Send and Stop buttons. */
+      /* Over the top of the page, not in its flow: shown in the flow, it pushed the whole app down
+         as it appeared (a layout shift). "Saved for offline" goes by itself after a while. */
       :host {
         position: fixed;
-        right: 1rem;
-        top: 1rem;
+        top: calc(env(safe-area-inset-top) + 0.5rem);
+        left: 50%;
+        transform: translateX(-50%);
         z-index: 10;
         width: max-content;
-        max-width: calc(100vw - 2rem);
+        max-width: calc(100vw - 1rem);
       }
       div {
         display: flex;
@@ -38,6 +40,14 @@ export class UpdateBanner extends LitElement {
   ];
 
   @property({ reflect: true }) state: UpdateState = 'hidden';
+  /** How long "saved for offline" stays up: it is news, not a question (an update waits for an answer). */
+  offlineNoticeMs = 10_000;
+
+  protected override updated(changed: PropertyValues<this>): void {
+    if (changed.has('state') && this.state === 'offline-ready') {
+      setTimeout(() => this.state === 'offline-ready' && this.dismiss(), this.offlineNoticeMs);
+    }
+  }
 
   override render() {
     if (this.state === 'hidden') return null;

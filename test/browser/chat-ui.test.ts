@@ -16,6 +16,7 @@ import type {
   ModelInfo,
   ModelSource,
 } from '../../src/worker/engine-api.ts';
+import type { AppDialog } from '../../src/ui/app-dialog.ts';
 import type { AppEngine } from '../../src/ui/app-engine.ts';
 import { hubFileUrl } from '../../src/storage/hub-repo.ts';
 import type { EngineClientNotice } from '../../src/worker/engine-client.ts';
@@ -220,13 +221,34 @@ async function mountWithModel(options: Parameters<typeof mount>[1] = {}): Promis
   const engine = new FakeEngine();
   engine.cached = [SAVED_GPT2];
   const mounted = await mount(engine, options);
-  await userEvent.selectOptions(page.getByTestId('model-select'), 'gpt2');
+  await chooseModel('gpt2');
   await expect.poll(() => mounted.app.getAttribute('model-state')).toBe('ready');
   return mounted;
 }
 
 const replies = () => page.getByTestId('reply');
 const prompt = () => page.getByTestId('prompt');
+
+/** The app's model list or settings drawer (app-dialog), opened from the header unless it is open. */
+async function openPanel(panel: 'models' | 'settings'): Promise<void> {
+  const dialog = document.querySelector('gpt2-app')!.shadowRoot!.querySelector<AppDialog>(`app-dialog#${panel}`)!;
+  if (!dialog.open) await userEvent.click(page.getByTestId(panel === 'models' ? 'model-button' : 'settings-button'));
+  await expect.poll(() => dialog.open).toBe(true);
+}
+
+/** Opens the model list and chooses `id` in it. */
+async function chooseModel(id: string): Promise<void> {
+  await openPanel('models');
+  await userEvent.selectOptions(page.getByTestId('model-select'), id);
+}
+
+/** Does `change` in the settings drawer, then closes it with Escape as a user would. */
+async function inSettingsDrawer(change: () => Promise<unknown>): Promise<void> {
+  await openPanel('settings');
+  await change();
+  await userEvent.keyboard('{Escape}');
+  await expect.poll(() => document.querySelector('gpt2-app')!.shadowRoot!.querySelector<AppDialog>('app-dialog#settings')!.open).toBe(false);
+}
 
 async function typeAndEnter(text: string): Promise<void> {
   await userEvent.fill(prompt(), text);
@@ -258,8 +280,8 @@ it('loads the chosen saved model with the weights dtype from the settings, and s
   engine.loadedInfo = { ...GPT2_INFO, matrixArithmetic: 'f16' }; // as on a GPU with shader-f16
   await mount(engine);
   await expect.element(page.getByTestId('send')).toBeDisabled();
-  await userEvent.selectOptions(page.getByTestId('settings-weights-dtype'), 'f16');
-  await userEvent.selectOptions(page.getByTestId('model-select'), 'gpt2');
+  await inSettingsDrawer(() => userEvent.selectOptions(page.getByTestId('settings-weights-dtype'), 'f16'));
+  await chooseModel('gpt2');
   await expect.element(page.getByTestId('model-info')).toHaveTextContent('GPT-2 (124M)');
   await expect.element(page.getByTestId('model-info')).toHaveTextContent('124M parameters · 498 MB of f16 weights · f16 arithmetic in the MLP · WebGPU on Test Adapter');
   expect(engine.loads).toEqual([{ source: { kind: 'cached', id: 'gpt2' }, options: { weightsDtype: 'f16' } }]);
@@ -271,9 +293,9 @@ it('loads on the backend and with the weights format chosen in the settings, sho
   engine.cached = [SAVED_GPT2];
   engine.loadedInfo = { ...GPT2_ON_CPU, backendReason: 'chosen in the settings' };
   const { settingsKey, unmount } = await mount(engine);
-  await userEvent.selectOptions(page.getByTestId('settings-backend'), 'cpu');
-  await userEvent.selectOptions(page.getByTestId('settings-weights-dtype'), 'int8');
-  await userEvent.selectOptions(page.getByTestId('model-select'), 'gpt2');
+  await inSettingsDrawer(() => userEvent.selectOptions(page.getByTestId('settings-backend'), 'cpu'));
+  await inSettingsDrawer(() => userEvent.selectOptions(page.getByTestId('settings-weights-dtype'), 'int8'));
+  await chooseModel('gpt2');
   await expect.element(page.getByTestId('model-info')).toHaveTextContent('124M parameters · 163 MB of int8 weights · integer arithmetic · CPU (WASM SIMD), 2 threads');
   await expect.element(page.getByTestId('backend-reason')).toHaveTextContent('Why CPU (WASM SIMD): chosen in the settings');
   expect(engine.loads).toEqual([{ source: { kind: 'cached', id: 'gpt2' }, options: { backend: 'cpu', weightsDtype: 'int8' } }]);
@@ -290,7 +312,7 @@ it('shows where the engine chose to run the model, on how many threads, and why'
   engine.loadedInfo = GPT2_ON_CPU;
   await mount(engine);
   await expect.element(page.getByTestId('settings-backend')).toHaveValue('auto');
-  await userEvent.selectOptions(page.getByTestId('model-select'), 'gpt2');
+  await chooseModel('gpt2');
   const backend = page.getByTestId('model-backend');
   await expect.element(backend).toHaveTextContent('CPU (WASM SIMD), 2 threads');
   await expect.element(backend).toHaveAttribute('title', GPT2_ON_CPU.backendReason);
@@ -417,7 +439,7 @@ it('regenerates the last reply in its place, and clears the conversation', async
 it('keeps settings across a reload, and refuses an out-of-range value with a message', async () => {
   const { engine, settingsKey, unmount } = await mountWithModel();
   await userEvent.fill(page.getByTestId('settings-temperature'), '0');
-  await userEvent.fill(page.getByTestId('settings-top-k'), '7');
+  await inSettingsDrawer(() => userEvent.fill(page.getByTestId('settings-top-k'), '7'));
   await userEvent.fill(page.getByTestId('settings-max-new-tokens'), '0');
   await userEvent.tab();
   await expect.element(page.getByTestId('settings-error')).toHaveTextContent('Max new tokens must be a whole number from 1');
@@ -435,7 +457,7 @@ it('keeps settings across a reload, and refuses an out-of-range value with a mes
 
 it('downloads a catalog model from the hub with progress, then loads it', async () => {
   const { app, engine } = await mount(new FakeEngine(), { hub: 'http://localhost:9/hub/' });
-  await userEvent.selectOptions(page.getByTestId('model-select'), 'gpt2-medium');
+  await chooseModel('gpt2-medium');
   await expect.poll(() => engine.downloads.length).toBe(1);
   expect(engine.downloads[0]).toMatchObject({
     id: 'gpt2-medium',
@@ -460,7 +482,7 @@ it('downloads a catalog model from the hub with progress, then loads it', async 
 
 it('cancels a download without calling it an error', async () => {
   const { app, engine } = await mount();
-  await userEvent.selectOptions(page.getByTestId('model-select'), 'gpt2');
+  await chooseModel('gpt2');
   await expect.poll(() => engine.downloads.length).toBe(1);
   await userEvent.click(page.getByTestId('cancel-download'));
   expect(engine.cancels).toBe(1);
@@ -475,13 +497,13 @@ it('shows a failed load as a dismissible error and goes on working', async () =>
   engine.cached = [SAVED_GPT2];
   engine.failNextLoad = 'This GPU has too little memory for GPT-2 (124M)';
   const { app } = await mount(engine);
-  await userEvent.selectOptions(page.getByTestId('model-select'), 'gpt2');
+  await chooseModel('gpt2');
   await expect.element(page.getByTestId('error')).toHaveTextContent('Could not load GPT-2 (124M): This GPU has too little memory');
   expect(app.getAttribute('model-state')).toBe('idle');
   await userEvent.click(page.getByTestId('dismiss-error'));
   expect(page.getByTestId('error').query()).toBeNull();
 
-  await userEvent.selectOptions(page.getByTestId('model-select'), 'gpt2');
+  await chooseModel('gpt2');
   await expect.poll(() => app.getAttribute('model-state')).toBe('ready');
 });
 
@@ -496,6 +518,7 @@ it('shows a failed reply as an error in the reply and in the error list', async 
 
 it('deletes a saved model after a second confirming press', async () => {
   const { engine } = await mountWithModel();
+  await openPanel('models');
   await userEvent.click(page.getByTestId('delete-model'));
   expect(engine.deletes).toEqual([]);
   await userEvent.click(page.getByTestId('confirm-delete'));

@@ -7,6 +7,7 @@ import type { Page } from 'playwright-core';
 import { afterAll, beforeAll, expect, it } from 'vitest';
 import type { LoggedRequest } from '../../scripts/flaky-model-server-plugin.ts';
 import { buildApp, HUB_PREFIX, openBrowser, startAppServer, type AppServer, type BrowserSession } from './support/app-server.ts';
+import { chooseModel } from './support/app-page.ts';
 
 const OUT_DIR = '.cache/e2e-dist-hub-origins';
 
@@ -73,7 +74,7 @@ it('names the origin its policy refused, and how to allow it', async () => {
   expect(refusedOrigin).not.toBe(new URL(app.baseUrl).origin);
   await page.goto(`${app.baseUrl}?hub=${encodeURIComponent(`${refusedOrigin}${HUB_PREFIX}`)}&model=`);
   await page.locator('gpt2-app[ready]').waitFor();
-  await page.getByTestId('model-select').selectOption('gpt2-medium');
+  await chooseModel(page, 'gpt2-medium');
   await expect.poll(errors, { timeout: 60_000 }).toEqual([
     `Could not download GPT-2 Medium (355M): the app's Content-Security-Policy does not allow connecting to ${refusedOrigin}: ` +
       `rebuild the app with GPT2_HUB_ORIGINS=${refusedOrigin} to allow it`,

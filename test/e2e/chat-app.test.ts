@@ -6,7 +6,7 @@
 import type { Page } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { encode } from '../../src/worker/tokenizer.ts';
-import { setSetting, watchLastReply } from './support/app-page.ts';
+import { chooseModel, setSetting, watchLastReply } from './support/app-page.ts';
 import { openBrowser, startAppServer, type AppServer, type BrowserSession } from './support/app-server.ts';
 import { expectedGreedyReply } from './support/reference-reply.ts';
 
@@ -32,7 +32,7 @@ describe('the chat app', () => {
     await page.locator('gpt2-app[ready]').waitFor();
     await setSetting(page, 'settings-backend', 'webgpu');
     await setSetting(page, 'settings-weights-dtype', 'int8');
-    await page.getByTestId('model-select').selectOption('gpt2');
+    await chooseModel(page, 'gpt2');
     await page.getByTestId('download-progress').waitFor();
     const error = page.getByTestId('error');
     await error.waitFor({ timeout: 300_000 });
@@ -51,7 +51,7 @@ describe('the chat app', () => {
     await setSetting(page, 'settings-repetition-penalty', '1');
     await setSetting(page, 'settings-max-new-tokens', String(MAX_NEW_TOKENS));
 
-    await page.getByTestId('model-select').selectOption('gpt2');
+    await chooseModel(page, 'gpt2');
     await page.locator('gpt2-app[model-state=ready]').waitFor({ timeout: 300_000 });
     expect(await page.getByTestId('model-backend').textContent()).toMatch(/^WebGPU on \S/);
     expect(await page.getByTestId('backend-reason').textContent()).toBe('Why WebGPU: chosen in the settings');

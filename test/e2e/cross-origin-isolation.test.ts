@@ -4,7 +4,7 @@
 // CPU runs on more than one thread and replies.
 import type { Page } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { setSetting } from './support/app-page.ts';
+import { chooseModel, setSetting } from './support/app-page.ts';
 import { openBrowser, startAppServer, type AppServer, type BrowserSession } from './support/app-server.ts';
 
 interface PageState {
@@ -74,7 +74,7 @@ describe('served with the COOP/COEP headers', () => {
     await openApp(page, server);
     const state = await pageState(page);
     expect(state).toMatchObject({ isolated: true, fromServiceWorker: false });
-    await page.getByTestId('model-select').selectOption('gpt2');
+    await chooseModel(page, 'gpt2');
     multiThreaded(await cpuThreads(page), state);
     expect((await replyTo(page, 'Two threads')).length).toBeGreaterThan(0);
     expect(session.pageErrors).toEqual([]);
@@ -104,7 +104,7 @@ describe('installed from a host that sends no COOP/COEP headers', () => {
     await page.locator('gpt2-app[ready]').waitFor();
     const online = await pageState(page);
     expect(online).toMatchObject({ isolated: true, fromServiceWorker: true });
-    await page.getByTestId('model-select').selectOption('gpt2');
+    await chooseModel(page, 'gpt2');
     multiThreaded(await cpuThreads(page), online);
     expect((await replyTo(page, 'Online')).length).toBeGreaterThan(0);
 

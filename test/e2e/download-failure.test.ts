@@ -5,6 +5,7 @@ import type { Page } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { Control } from '../../scripts/flaky-model-server-plugin.ts';
 import { openHubApp, type HubApp } from './support/hub-app.ts';
+import { chooseModel } from './support/app-page.ts';
 
 describe('the app after a failed download', () => {
   let app: HubApp;
@@ -23,7 +24,7 @@ describe('the app after a failed download', () => {
 
   it('says why, and another model then downloads, loads and replies', async () => {
     await steerHub({ fault: { file: 'model.safetensors', kind: 'web-page' } });
-    await page.getByTestId('model-select').selectOption('gpt2');
+    await chooseModel(page, 'gpt2');
     await expect.poll(errors, { timeout: 60_000 }).toEqual([
       expect.stringMatching(/^Could not download GPT-2 \(124M\): .*model\.safetensors returned a web page/),
     ]);
@@ -32,7 +33,7 @@ describe('the app after a failed download', () => {
     await page.getByTestId('dismiss-error').click();
 
     await steerHub({ fault: { file: 'config.json', kind: 'not-found' } });
-    await page.getByTestId('model-select').selectOption('gpt2-medium');
+    await chooseModel(page, 'gpt2-medium');
     await expect.poll(errors, { timeout: 60_000 }).toEqual([
       expect.stringMatching(/^Could not download GPT-2 Medium \(355M\): .*config\.json answered HTTP 404/),
     ]);
@@ -41,7 +42,7 @@ describe('the app after a failed download', () => {
 
     // The hub works again: the model whose download failed last downloads in full and replies.
     await app.resetHub();
-    await page.getByTestId('model-select').selectOption('gpt2-medium');
+    await chooseModel(page, 'gpt2-medium');
     await expect.poll(appState, { timeout: 300_000 }).toBe('ready');
     expect(await savedModels()).toBe(1);
     await page.getByTestId('prompt').fill('Hello there');

@@ -5,7 +5,7 @@
 // the app replies as before.
 import type { Page, Worker } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { engineWorkers, setSetting } from './support/app-page.ts';
+import { chooseModel, engineWorkers, setSetting } from './support/app-page.ts';
 import { openBrowser, startAppServer, type AppServer, type BrowserSession } from './support/app-server.ts';
 
 const STOPPED_REPLY = /^Interrupted: the engine stopped \(.+\); it has been restarted: load the model again, then press Regenerate\.$/;
@@ -24,8 +24,8 @@ describe('the app when its engine worker dies mid-reply', () => {
   const lastDone = () => page.getByTestId('reply-message').last().locator('.meta');
 
 
-  async function chooseModel(id: string): Promise<void> {
-    await page.getByTestId('model-select').selectOption(id);
+  async function chooseAndLoad(id: string): Promise<void> {
+    await chooseModel(page, id);
     await expect.poll(appState, { timeout: 300_000 }).toBe('ready');
   }
 
@@ -62,7 +62,7 @@ describe('the app when its engine worker dies mid-reply', () => {
   });
 
   it('marks the reply interrupted, keeps the conversation, and replies again once the model is loaded again', async () => {
-    await chooseModel('gpt2');
+    await chooseAndLoad('gpt2');
     await setSetting(page, 'settings-max-new-tokens', '4');
     await replyTo('It was a dark and stormy night');
     const firstReply = await replies().first().textContent();
@@ -97,7 +97,7 @@ describe('the app when its engine worker dies mid-reply', () => {
     expect(await replies().allTextContents()).toEqual([firstReply, interruptedText]);
     expect(await lastStatus().textContent()).toMatch(STOPPED_REPLY);
 
-    await chooseModel('gpt2');
+    await chooseAndLoad('gpt2');
     await setSetting(page, 'settings-max-new-tokens', '4');
     // What the interrupted reply says to do: Regenerate writes it again in its place.
     await page.getByTestId('regenerate').click();

@@ -9,7 +9,7 @@ import type { Page } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { Control } from '../../scripts/flaky-model-server-plugin.ts';
 import { decode, encode } from '../../src/worker/tokenizer.ts';
-import { replyTo, setSetting } from './support/app-page.ts';
+import { chooseModel, openPanel, replyTo, setSetting } from './support/app-page.ts';
 import { SHARD } from './support/app-server.ts';
 import { openHubApp, type HubApp } from './support/hub-app.ts';
 
@@ -32,6 +32,7 @@ describe('hub repositories by name', () => {
   const savedEntry = (id: string) => page.locator(`[data-testid=cached-models] li[data-model-id="${id}"]`);
 
   async function openRepo(name: string, conversation: 'transcript' | 'dialogpt' = 'transcript'): Promise<void> {
+    await openPanel(page, 'models');
     await page.getByTestId('hub-repo').fill(name);
     await page.getByTestId('hub-repo-conversation').selectOption(conversation);
     await page.getByTestId('hub-repo-open').click();
@@ -92,6 +93,7 @@ describe('hub repositories by name', () => {
   it('resumes a cut download from the commit it began with, though main has moved on since', async () => {
     await resetHub();
     const firstCommit = await headCommit('someone/tiny-gpt2-sharded');
+    await openPanel(page, 'models');
     await page.locator('[data-testid=cached-models] li[data-model-id="hub:someone/tiny-gpt2-sharded"]').getByTestId('delete-model').click();
     await page.getByTestId('confirm-delete').click();
     await expect.poll(() => savedEntry('hub:someone/tiny-gpt2-sharded').count()).toBe(0);
@@ -127,7 +129,7 @@ describe('DialoGPT chat', () => {
   afterAll(() => app?.close());
 
   it('sends the turns joined by <|endoftext|> and ends the reply at the next one', async () => {
-    await page.getByTestId('model-select').selectOption('dialogpt-small');
+    await chooseModel(page, 'dialogpt-small');
     await expect.poll(() => page.locator('gpt2-app').getAttribute('model-state'), { timeout: 120_000 }).toBe('ready');
     expect(await page.getByTestId('gpt2-note').textContent()).toContain('DialoGPT');
     await setSetting(page, 'settings-temperature', '0');

@@ -5,7 +5,7 @@
 import type { Page } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { Control } from '../../scripts/flaky-model-server-plugin.ts';
-import { replyTo } from './support/app-page.ts';
+import { chooseModel, openPanel, replyTo } from './support/app-page.ts';
 import type { AppServer, BrowserSession } from './support/app-server.ts';
 import { openHubApp, type HubApp } from './support/hub-app.ts';
 
@@ -19,8 +19,8 @@ describe('models and offline use', () => {
   const hubLog = () => app.hubLog();
   const appState = () => page.locator('gpt2-app').getAttribute('model-state');
 
-  async function chooseModel(id: string): Promise<void> {
-    await page.getByTestId('model-select').selectOption(id);
+  async function chooseAndLoad(id: string): Promise<void> {
+    await chooseModel(page, id);
     await expect.poll(appState, { timeout: 300_000 }).toBe('ready');
   }
 
@@ -32,7 +32,7 @@ describe('models and offline use', () => {
 
   it('shows download progress and resumes from where a cut connection stopped', async () => {
     await steerHub({ bytesPerSecond: 4_000_000, cut: { file: 'model.safetensors', afterBytes: 5_000_000 } });
-    await page.getByTestId('model-select').selectOption('gpt2');
+    await chooseModel(page, 'gpt2');
     await expect.poll(() => page.getByTestId('download-numbers').textContent(), { timeout: 60_000 }).toMatch(/\d+\s*%/);
     await expect.poll(appState, { timeout: 300_000 }).toBe('ready');
 
@@ -51,16 +51,17 @@ describe('models and offline use', () => {
 
   it('switches between two saved models and keeps one when the other is deleted', async () => {
     await steerHub({ bytesPerSecond: null });
-    await chooseModel('gpt2-medium'); // the stand-in hub serves the fixture's F16 file here
+    await chooseAndLoad('gpt2-medium'); // the stand-in hub serves the fixture's F16 file here
     expect(await page.getByTestId('model-name').textContent()).toContain('Medium');
     expect((await replyTo(page, 'First model')).length).toBeGreaterThan(0);
-    await chooseModel('gpt2');
+    await chooseAndLoad('gpt2');
     expect(await page.getByTestId('model-name').textContent()).not.toContain('Medium');
-    await chooseModel('gpt2-medium');
-    await chooseModel('gpt2');
+    await chooseAndLoad('gpt2-medium');
+    await chooseAndLoad('gpt2');
     expect((await replyTo(page, 'Second model')).length).toBeGreaterThan(0);
 
     const medium = page.locator('[data-testid=cached-models] li[data-model-id=gpt2-medium]');
+    await openPanel(page, 'models');
     await medium.getByTestId('delete-model').click();
     await medium.getByTestId('confirm-delete').click();
     await expect.poll(() => medium.count()).toBe(0);

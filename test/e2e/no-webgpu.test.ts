@@ -3,7 +3,7 @@
 // from the stand-in hub, and streams a reply, which at temperature 0 with f32 weights is the
 // float64 reference's greedy continuation, as on WebGPU (chat-app.test.ts).
 import { afterAll, beforeAll, expect, it } from 'vitest';
-import { setSetting, watchLastReply } from './support/app-page.ts';
+import { chooseModel, setSetting, watchLastReply } from './support/app-page.ts';
 import { openBrowser, startAppServer, type AppServer, type BrowserSession } from './support/app-server.ts';
 import { expectedGreedyReply } from './support/reference-reply.ts';
 
@@ -33,7 +33,7 @@ it('chooses the CPU by itself, says why, and streams the reference\'s greedy rep
   await setSetting(page, 'settings-repetition-penalty', '1');
   await setSetting(page, 'settings-max-new-tokens', String(MAX_NEW_TOKENS));
 
-  await page.getByTestId('model-select').selectOption('gpt2');
+  await chooseModel(page, 'gpt2');
   await page.getByTestId('download-progress').waitFor();
   await page.locator('gpt2-app[model-state=ready]').waitFor({ timeout: 300_000 });
   expect(await page.getByTestId('model-backend').textContent()).toMatch(/^CPU \(WASM SIMD\), \d+ threads?$/);

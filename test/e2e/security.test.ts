@@ -3,7 +3,7 @@
 // either backend: on the CPU with its kernel threads (workers started by the engine's worker, with
 // shared WASM memory), and on WebGPU.
 import { afterAll, beforeAll, expect, it } from 'vitest';
-import { engineWorkers, setSetting } from './support/app-page.ts';
+import { chooseModel, engineWorkers, setSetting } from './support/app-page.ts';
 import { openBrowser, startAppServer, type AppServer, type BrowserSession } from './support/app-server.ts';
 
 let server: AppServer;
@@ -48,13 +48,13 @@ it('refuses inline scripts, allows no eval, and the app still loads a model on t
   expect(await page.getByTestId('model-name').textContent()).not.toContain('Medium');
 
   await setSetting(page, 'settings-backend', 'cpu');
-  await page.getByTestId('model-select').selectOption('gpt2-medium');
+  await chooseModel(page, 'gpt2-medium');
   await expect.poll(() => page.getByTestId('model-name').textContent(), { timeout: 300_000 }).toContain('Medium');
   const threads = Number(/^CPU \(WASM SIMD\), (\d+) threads?$/.exec((await page.getByTestId('model-backend').textContent()) ?? '')?.[1]);
   expect(threads).toBeGreaterThan(1);
 
   await setSetting(page, 'settings-backend', 'webgpu');
-  await page.getByTestId('model-select').selectOption('gpt2');
+  await chooseModel(page, 'gpt2');
   await expect.poll(() => page.getByTestId('model-name').textContent(), { timeout: 300_000 }).not.toContain('Medium');
   expect(await page.locator('gpt2-app').getAttribute('model-state')).toBe('ready');
   expect(await page.getByTestId('model-backend').textContent()).toMatch(/^WebGPU on /);

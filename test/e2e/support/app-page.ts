@@ -1,5 +1,5 @@
-// Driving the app's page as a user does, for the e2e tests: changing a setting, and watching a
-// reply being written.
+// Driving the app's page as a user does, for the e2e tests: opening the model list or the settings,
+// choosing a model, changing a setting, and watching a reply being written.
 import type { Page, Worker } from 'playwright-core';
 
 /** The engine's workers (one while it runs), told apart by their script from the CPU backend's kernel threads. */
@@ -7,12 +7,46 @@ export function engineWorkers(page: Page): Worker[] {
   return page.workers().filter((worker) => /\/engine-worker[^/]*\.js$/.test(worker.url()));
 }
 
-/** Sets a settings field (a select or an input) and commits it, as leaving the field does. */
+export type Panel = 'models' | 'settings';
+const PANEL_BUTTONS: Record<Panel, string> = { models: 'model-button', settings: 'settings-button' };
+
+/** Opens the model list or the settings drawer from the header, unless it is open already. */
+export async function openPanel(page: Page, panel: Panel): Promise<void> {
+  if (await page.locator(`app-dialog#${panel}[open]`).count()) return;
+  await page.getByTestId(PANEL_BUTTONS[panel]).click();
+  // The host has no box of its own (the dialog is in the top layer), so "attached", not "visible".
+  await page.locator(`app-dialog#${panel}[open]`).waitFor({ state: 'attached' });
+}
+
+/** Closes the model list or the settings drawer with its Close button, if it is open. */
+export async function closePanel(page: Page, panel: Panel): Promise<void> {
+  const dialog = page.locator(`app-dialog#${panel}[open]`);
+  if (!(await dialog.count())) return;
+  await dialog.getByTestId('dialog-close').click();
+  await page.locator(`app-dialog#${panel}:not([open])`).waitFor({ state: 'attached' });
+}
+
+/** Opens the model list and chooses `id` in it (the list closes by itself once the model is ready). */
+export async function chooseModel(page: Page, id: string): Promise<void> {
+  await openPanel(page, 'models');
+  await page.getByTestId('model-select').selectOption(id);
+}
+
+/**
+ * Sets a settings field (a select, an input, or a checkbox: 'on' / 'off') and commits it, as leaving
+ * the field does. The quick settings beside the prompt box are set where they are; the others in
+ * the settings drawer, opened for it and closed again.
+ */
 export async function setSetting(page: Page, testId: string, value: string): Promise<void> {
   const field = page.getByTestId(testId);
-  if ((await field.evaluate((element) => element.tagName)) === 'SELECT') await field.selectOption(value);
+  const inDrawer = !(await field.isVisible());
+  if (inDrawer) await openPanel(page, 'settings');
+  const kind = await field.evaluate((element) => (element instanceof HTMLInputElement ? element.type : element.tagName));
+  if (kind === 'SELECT') await field.selectOption(value);
+  else if (kind === 'checkbox') await field.setChecked(value === 'on');
   else await field.fill(value);
-  await field.dispatchEvent('change');
+  if (kind !== 'checkbox') await field.dispatchEvent('change');
+  if (inDrawer) await closePanel(page, 'settings');
 }
 
 export interface ReplySnapshot {
@@ -47,6 +81,8 @@ export async function watchLastReply(page: Page): Promise<() => Promise<ReplySna
 
 /** Sends `prompt` as a user does (typed, then Enter) and gives the reply once it is written. */
 export async function replyTo(page: Page, prompt: string): Promise<string> {
+  await closePanel(page, 'models');
+  await closePanel(page, 'settings');
   const replies = page.getByTestId('reply');
   const before = await replies.count();
   await page.getByTestId('prompt').fill(prompt);

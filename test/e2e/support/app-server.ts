@@ -156,13 +156,17 @@ export interface BrowserSession {
   close(): Promise<void>;
 }
 
+/** A phone as Playwright emulates one: its screen, a touch screen, and mobile viewport rules. */
+export const PHONE = { viewport: { width: 360, height: 740 }, deviceScaleFactor: 2, isMobile: true, hasTouch: true };
+
 /**
- * Chromium with a fresh profile on disk. A profile, rather than Playwright's default incognito-like
- * context, because Chromium never offers to install an app from an incognito window.
+ * Chromium with a fresh profile on disk (`phone`: emulating PHONE). A profile, rather than
+ * Playwright's default incognito-like context, because Chromium never offers to install an app from
+ * an incognito window.
  */
-export async function openBrowser({ webgpu = true } = {}): Promise<BrowserSession> {
+export async function openBrowser({ webgpu = true, phone = false } = {}): Promise<BrowserSession> {
   const profile = mkdtempSync(join(tmpdir(), 'gpt2-e2e-profile-'));
-  const context = await chromium.launchPersistentContext(profile, chromiumLaunchOptions({ webgpu }));
+  const context = await chromium.launchPersistentContext(profile, { ...chromiumLaunchOptions({ webgpu }), ...(phone ? PHONE : {}) });
   const page = context.pages()[0] ?? (await context.newPage());
   const pageErrors: string[] = [];
   page.on('pageerror', (error) => pageErrors.push(error.message));
