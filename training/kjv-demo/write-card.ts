@@ -29,6 +29,19 @@ if (sha256 !== training.sha256) throw new Error(`model.safetensors is not the fi
 
 const { args } = training;
 const last = training.history.at(-1);
+
+/** How the file's checkpoint was chosen (train.py's --select-from and --check-every). */
+function checkpointChoice(): string {
+  const checks: { step: number; loops: boolean[] }[] = training.loop_checks;
+  const free = checks.filter((check) => !check.loops.includes(true)).length;
+  const chosen = training.selected_step === args.steps && checks.at(-1)?.loops.includes(true)
+    ? `none was, so the file is the last step's`
+    : `the file is the latest that was: step ${training.selected_step}`;
+  return `Greedy text from a model this small can fall into loops even when its loss is good. From step ${checks[0].step} on,
+every ${args.check_every} steps, the card's three prompts were continued greedily (with the weights rounded to F16, as
+shipped) and checked for a span repeated three times running: ${free} of ${checks.length} checkpoints were free of
+loops, and ${chosen}. The held-out text plays no part in this choice.`;
+}
 const minutes = (seconds: number) => `${Math.round(seconds / 60)} minutes`;
 const fixed = (value: number, digits: number) => value.toFixed(digits);
 
@@ -61,6 +74,8 @@ full-vocabulary softmax with those rows tied, so the training itself keeps their
 ${args.steps} steps of AdamW (β 0.9/0.95, weight decay ${args.weight_decay} on matrices), batch ${args.batch} × ${args.ctx} tokens,
 learning rate ${args.lr} after ${args.warmup} warm-up steps, cosine down to 10%, dropout ${args.dropout}, seed ${args.seed},
 ${args.bf16 ? 'bfloat16 products in the training steps (float32 weights and optimizer), ' : ''}torch ${training.torch} on the CPU: ${minutes(training.seconds)} on a 2-core machine (shared with other work while it ran). Last training loss ${fixed(last.train_loss, 2)}.
+
+${checkpointChoice()}
 
 ## Evaluation (from this file, in float64, by \`evaluate.py\`)
 | | |
