@@ -5,9 +5,9 @@
 // the spread, and the metrics behind performance, as one JSON line; the last run's report is kept
 // in .cache/lighthouse/. Lighthouse is fetched by npx at that pinned version, not installed with the
 // app's dependencies (it is 110 MB and only this script uses it).
-import { execFileSync } from 'node:child_process';
+import { execFile } from 'node:child_process';
 import { mkdirSync, readFileSync } from 'node:fs';
-import { parseArgs } from 'node:util';
+import { parseArgs, promisify } from 'node:util';
 import { build, preview } from 'vite';
 import { chromiumPath } from './chromium.ts';
 
@@ -34,9 +34,9 @@ try {
   for (let run = 0; run < runs; run++) {
     const chromeFlags = ['--headless=new', '--disable-background-networking', '--disable-component-update', '--no-first-run'];
     if (process.getuid?.() === 0) chromeFlags.push('--no-sandbox');
-    execFileSync('npx', ['--yes', LIGHTHOUSE, server.resolvedUrls!.local[0], '--quiet', `--only-categories=${CATEGORIES.join(',')}`,
+    // Not execFileSync: the preview server runs in this process and must go on answering.
+    await promisify(execFile)('npx', ['--yes', LIGHTHOUSE, server.resolvedUrls!.local[0], '--quiet', `--only-categories=${CATEGORIES.join(',')}`,
       '--output=json', `--output-path=${reportPath}`, `--chrome-flags=${chromeFlags.join(' ')}`], {
-      stdio: ['ignore', 'ignore', 'inherit'],
       env: { ...process.env, CHROME_PATH: chromiumPath },
     });
     reports.push(JSON.parse(readFileSync(reportPath, 'utf8')) as Report);

@@ -48,6 +48,21 @@ function argmaxOf(values: Float32Array): number {
   return best;
 }
 
+/** How often the page hears how far a load has read: each report is a message and a re-render
+ *  there, and a file streams in 64 KB chunks (8,000 of them for GPT-2 small). */
+const LOAD_PROGRESS_INTERVAL_MS = 100;
+
+/** The weights phase's progress for `report`: at most every LOAD_PROGRESS_INTERVAL_MS, and the end. */
+function weightsProgress(report?: (progress: LoadProgress) => void): (bytesDone: number, bytesTotal: number) => void {
+  let reportedAt = -Infinity;
+  return (bytesDone, bytesTotal) => {
+    const now = performance.now();
+    if (bytesDone < bytesTotal && now - reportedAt < LOAD_PROGRESS_INTERVAL_MS) return;
+    reportedAt = now;
+    report?.({ phase: 'weights', bytesDone, bytesTotal });
+  };
+}
+
 export class Engine {
   private gpu?: Promise<GpuContext>;
   private parserModule?: Promise<WebAssembly.Module>;
@@ -184,7 +199,7 @@ export class Engine {
           // any weight is allocated, since two large models may not fit in GPU memory together.
           this.freeModel();
         },
-        onProgress: (bytesDone, bytesTotal) => context.onProgress?.({ phase: 'weights', bytesDone, bytesTotal }),
+        onProgress: weightsProgress(context.onProgress),
       });
       context.onProgress?.({ phase: 'kernels', bytesDone: 0, bytesTotal: 0 });
       const gpt2 = new Gpt2Gpu(gpu.device, config, weights);
@@ -225,7 +240,7 @@ export class Engine {
       threads: threads > 1 ? (memory) => KernelThreads.start(memory, kernels, threads, webKernelThread) : undefined,
       // As on the GPU: the previous model goes once this one is known to be acceptable.
       checkConfig: () => this.freeModel(),
-      onProgress: (bytesDone, bytesTotal) => context.onProgress?.({ phase: 'weights', bytesDone, bytesTotal }),
+      onProgress: weightsProgress(context.onProgress),
     });
     const info: ModelInfo = {
       name: context.name,
