@@ -102,14 +102,6 @@ export class SettingsPanel extends LitElement {
       :host([compact]) input {
         width: 5rem;
       }
-      :host([compact]) .help {
-        position: absolute;
-        width: 1px;
-        height: 1px;
-        overflow: hidden;
-        clip: rect(0 0 0 0);
-        white-space: nowrap;
-      }
       :host([compact]) .error {
         grid-column: 1 / -1;
       }
@@ -232,7 +224,7 @@ export class SettingsPanel extends LitElement {
     return html`<div class="field ${wide ? 'wide' : ''}">
       <label for=${id}>${label}</label>
       ${control}
-      <p class="help" id=${`${id}-help`}>${help}</p>
+      <p class="help ${this.compact ? 'visually-hidden' : ''}" id=${`${id}-help`}>${help}</p>
       ${error ? html`<p class="error" id=${`${id}-error`} role="alert" data-testid="settings-error">${error}</p>` : null}
     </div>`;
   }
