@@ -173,12 +173,14 @@ export class Gpt2App extends LitElement {
   private fromModelList(change: () => Promise<void>): void {
     const firstNewError = this.nextErrorId;
     void change().then(async () => {
+      // Closed in the same task as the outcome is rendered, so nothing sees the one without the other.
+      const cancelled = this.models.notice !== '';
+      if (!cancelled) this.dialog('models').close();
       await this.updateComplete;
-      if (this.models.notice) {
+      if (cancelled) {
         if (deepActiveElement() === document.body) this.renderRoot.querySelector('model-picker')?.focus();
         return;
       }
-      this.dialog('models').close();
       const failed = this.errors.some((error) => error.id >= firstNewError);
       if (this.models.state === 'ready' && !failed) this.renderRoot.querySelector('prompt-box')?.focus();
     });

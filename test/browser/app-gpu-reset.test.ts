@@ -47,6 +47,7 @@ async function mountWithModel(): Promise<void> {
   document.body.append(app);
   await expect.poll(() => app.hasAttribute('ready')).toBe(true);
 
+  await userEvent.click(page.getByTestId('model-button')); // the model list opens from the header
   await userEvent.fill(page.getByTestId('custom-url'), MODEL_FOLDER);
   await userEvent.click(page.getByTestId('custom-url-download'));
   await expect.poll(() => app.getAttribute('model-state'), { timeout: 120_000 }).toBe('ready');

@@ -83,9 +83,12 @@ describe('hub repositories by name', () => {
     expect(await weightFetches()).toEqual([]);
     expect(await page.getByTestId('model-name').textContent()).toBe(loadedBefore);
     expect(await appState()).toBe('ready');
+    // The model list closed, leaving the error in view.
+    await page.locator('app-dialog#models:not([open])').waitFor({ state: 'attached' });
 
     await openRepo('no-such/repository');
     await expect.poll(() => page.getByTestId('error').last().textContent()).toMatch(/no public repository no-such\/repository/);
+    await page.locator('app-dialog#models:not([open])').waitFor({ state: 'attached' });
     await openRepo('not a name');
     await expect.poll(() => page.getByTestId('error').last().textContent()).toMatch(/"not a name" is not a hub repository name/);
   });
