@@ -5,6 +5,7 @@ import { css, html, LitElement } from 'lit';
 import { customElement, property } from 'lit/decorators.js';
 import type { ModelInfo } from '../worker/engine-api.ts';
 import type { ActiveDownload, ModelState } from './model-controller.ts';
+import { downloadPercent } from './format.ts';
 import { controlStyles } from './shared-styles.ts';
 
 @customElement('app-header')
@@ -84,9 +85,8 @@ export class AppHeader extends LitElement {
   private describe(): [string, string] {
     switch (this.state) {
       case 'downloading': {
-        const progress = this.download?.progress;
-        const percent = progress?.bytesTotal ? ` ${Math.floor((100 * progress.bytesDone) / progress.bytesTotal)}%` : '';
-        return [this.pendingLabel, `downloading${percent}`];
+        const percent = downloadPercent(this.download?.progress);
+        return [this.pendingLabel, percent === null ? 'downloading' : `downloading ${percent}%`];
       }
       case 'loading':
         return [this.pendingLabel, 'loading…'];

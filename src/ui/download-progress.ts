@@ -2,7 +2,7 @@
 import { css, html, LitElement } from 'lit';
 import { customElement, property } from 'lit/decorators.js';
 import type { DownloadProgress } from '../worker/engine-api.ts';
-import { formatBytes, formatDuration } from './format.ts';
+import { downloadPercent, formatBytes, formatDuration } from './format.ts';
 import { controlStyles } from './shared-styles.ts';
 
 @customElement('download-progress')
@@ -48,7 +48,7 @@ export class DownloadProgressView extends LitElement {
 
   override render() {
     const progress = this.progress;
-    const percent = progress && progress.bytesTotal > 0 ? Math.floor((100 * progress.bytesDone) / progress.bytesTotal) : null;
+    const percent = downloadPercent(progress);
     return html`<div data-testid="download-progress">
       <p class="title" id="title">Downloading ${this.label}</p>
       <progress aria-labelledby="title" max="100" value=${percent ?? 0}></progress>

@@ -39,3 +39,8 @@ function threeDigits(value: number): string {
   // toPrecision(3) would write 1000-ish values as "1.00e+3"; below 1000 it gives 3 significant digits.
   return value >= 100 ? value.toFixed(0) : value.toPrecision(3);
 }
+
+/** How far a download is, in whole percent (rounded down, so 100 means done), or null before its size is known. */
+export function downloadPercent(progress: { bytesDone: number; bytesTotal: number } | null | undefined): number | null {
+  return progress && progress.bytesTotal > 0 ? Math.floor((100 * progress.bytesDone) / progress.bytesTotal) : null;
+}
