@@ -123,13 +123,19 @@ export class ChatLog extends LitElement {
 
   @property({ attribute: false }) messages: readonly ChatMessage[] = [];
 
-  /** Whether the view was at the bottom before this update: then it stays there as text arrives. */
+  /** Whether the view is at the bottom: then it stays there as text arrives. Kept up to date by
+   *  scrolling, not measured before each update, which would lay the page out an extra time. */
   private following = true;
   /** The last reply finished, for screen readers: read once it is complete, not token by token. */
   @state() private announcement = '';
   private announcedId: string | null = null;
   /** The reply Copy was pressed on last, and whether the browser let it copy, to say so on its button. */
   @state() private copied: { id: string; ok: boolean } | null = null;
+
+  constructor() {
+    super();
+    this.addEventListener('scroll', () => (this.following = this.scrollHeight - this.scrollTop - this.clientHeight < FOLLOW_MARGIN_PX), { passive: true });
+  }
 
   override connectedCallback(): void {
     super.connectedCallback();
@@ -159,7 +165,6 @@ export class ChatLog extends LitElement {
   }
 
   protected override willUpdate(changed: PropertyValues<this>): void {
-    this.following = this.scrollHeight - this.scrollTop - this.clientHeight < FOLLOW_MARGIN_PX;
     const last = this.messages.at(-1);
     if (changed.has('messages') && last?.role === 'model' && last.status === 'done' && last.id !== this.announcedId) {
       // A conversation restored from storage is not news; a reply finished now is.
@@ -169,7 +174,7 @@ export class ChatLog extends LitElement {
   }
 
   protected override updated(changed: PropertyValues<this>): void {
-    if (changed.has('messages') && this.following) this.scrollTop = this.scrollHeight;
+    if (changed.has('messages') && this.following && this.messages.length > 0) this.scrollTop = this.scrollHeight;
   }
 
   private renderUser(message: ChatMessage) {
