@@ -10,6 +10,7 @@ export { linearF16, splitEvenOdd } from './linear-f16';
 export { linearF32 } from './linear-f32';
 export { linearI8, quantizeRowsI16, quantizeRowsI8 } from './linear-int8';
 export { sumF32 } from './read-bandwidth';
+export { logSumExp, topTokens } from './top-tokens';
 
 /** Where the module's own static data ends: memory from here on is the caller's. */
 export function heapBase(): usize {

@@ -21,6 +21,13 @@ export interface CpuKernels {
   embed(out: number, tokenIds: number, tokens: number, pos0: number,
     wte: number, wteScales: number, wteFormat: number, wpe: number, wpeFormat: number, C: number): void;
   argmax(values: number, count: number): number;
+  /** log Σ exp(logits[0 .. count)); NaN if a logit is NaN, +∞ if one is +∞, −∞ if all are −∞. */
+  logSumExp(logits: number, count: number): number;
+  /**
+   * The `k` (≥ 1) largest logits' ids (u32) and log-probabilities (f32), most likely first, equal
+   * logits in id order; returns how many it wrote (fewer than k only when fewer logits are not NaN).
+   */
+  topTokens(logits: number, count: number, k: number, ids: number, logprobs: number): number;
   sumF32(ptr: number, start: number, end: number): number;
 }
 

@@ -5,14 +5,17 @@
 // cache are laid out once, after the weights, in the model's WASM memory. Linear layers and
 // attention split their rows / heads across kernel threads when there are any.
 import type { Gpt2Config } from '../model/config.ts';
-import { checkedTokenIds, greedyStepByStep, type ForwardOutput, type Gpt2Model } from '../model/gpt2-model.ts';
+import {
+  TOP_TOKENS, checkedGreedySteps, checkedTokenIds, greedyStepByStep,
+  type ForwardOutput, type Gpt2Model, type InspectOptions, type InspectedPass, type TopTokens,
+} from '../model/gpt2-model.ts';
 import { WeightKind } from '../model/weight-layout.ts';
 import { WEIGHT_FORMAT_CODES, type CpuKernels } from './cpu-kernels.ts';
 import type { CpuMemory } from './cpu-memory.ts';
 import type { CpuWeights, WeightPlacement } from './cpu-weights.ts';
 import type { KernelSplitter } from './kernel-split.ts';
 
-/** Rows of the final LayerNorm + LM head computed at once when every position's argmax is wanted. */
+/** Rows of the final LayerNorm + LM head computed at once when every position's argmax or log-probability is wanted. */
 const HEAD_ROWS = 16;
 
 /** Resolves after the event loop has run once: a message-channel hop, which (unlike setTimeout) is not clamped to 4 ms. */
@@ -70,6 +73,8 @@ export class Gpt2Cpu implements Gpt2Model {
   private readonly headNormed: number; // (HEAD_ROWS, C)
   private readonly logits: number; // (HEAD_ROWS, vocab)
   private readonly noBias: number; // (vocab) zeros: the LM head has no bias
+  private readonly topIds: number; // (TOP_TOKENS) u32: one row's most likely tokens
+  private readonly topLogprobs: number; // (TOP_TOKENS) their log-probabilities
   private readonly layers: Layer[];
 
   constructor(
@@ -95,6 +100,8 @@ export class Gpt2Cpu implements Gpt2Model {
     this.logits = floats('logits', HEAD_ROWS * vocabSize);
     this.noBias = floats('LM head bias', vocabSize);
     this.cpu.bytes(this.noBias, vocabSize * 4).fill(0);
+    this.topIds = floats('top token ids', TOP_TOKENS);
+    this.topLogprobs = floats('top token log-probabilities', TOP_TOKENS);
     const w = (kind: WeightKind, layer: number) => weights.get(kind, layer);
     const v = (kind: WeightKind, layer: number) => weights.get(kind, layer).address;
     this.layers = Array.from({ length: nLayer }, (_, layer) => ({
@@ -128,11 +135,9 @@ export class Gpt2Cpu implements Gpt2Model {
     this.blocks(T, pos0);
     if (output === 'all-argmax') {
       const argmax = new Uint32Array(T);
-      for (let first = 0; first < T; first += HEAD_ROWS) {
-        const rows = Math.min(HEAD_ROWS, T - first);
-        this.head(first, rows);
-        for (let row = 0; row < rows; row++) argmax[first + row] = this.argmaxOfRow(row);
-      }
+      this.headOnEveryRow(T, (row, position) => {
+        argmax[position] = this.argmaxOfRow(row);
+      });
       return argmax;
     }
     this.head(T - 1, 1);
@@ -156,9 +161,50 @@ export class Gpt2Cpu implements Gpt2Model {
     return logits;
   }
 
+  async inspect(tokens: ArrayLike<number>, pos0: number, options: InspectOptions = {}): Promise<InspectedPass> {
+    const tokenIds = checkedTokenIds(this.config, tokens, pos0);
+    await yieldToEventLoop(); // as in forward: lets Stop in between passes
+    const T = tokenIds.length;
+    new Uint32Array(this.cpu.memory.buffer, this.tokenIds, T).set(tokenIds);
+    this.blocks(T, pos0);
+    let tokenLogprobs: Float32Array | null = null;
+    let lastRow = 0; // where the last position's logits are once the head has run
+    if (options.scoreTokens) {
+      // Position p's distribution scores the token after it; the last one's scores nothing yet.
+      const scores = new Float32Array(T - 1);
+      this.headOnEveryRow(T, (row, position) => {
+        if (position < T - 1) scores[position] = this.logprobOf(row, tokenIds[position + 1]);
+        else lastRow = row;
+      });
+      tokenLogprobs = scores;
+    } else {
+      this.head(T - 1, 1);
+    }
+    const { vocabSize } = this.config;
+    return {
+      top: this.topTokensOfRow(lastRow),
+      tokenLogprobs,
+      logits: options.logits ? this.cpu.floats(this.logits + lastRow * vocabSize * 4, vocabSize).slice() : null,
+    };
+  }
+
   /** The CPU has nothing to overlap: each step runs when the last one is done. */
   decodeGreedy(token: number, pos0: number, steps: number): AsyncGenerator<number, void, undefined> {
     return greedyStepByStep(this, token, pos0, steps);
+  }
+
+  /** decodeGreedy step by step, as decodeGreedy: each step's token is the last step's most likely one. */
+  async *decodeGreedyTop(token: number, pos0: number, steps: number): AsyncGenerator<TopTokens, void, undefined> {
+    checkedGreedySteps(this.config, token, pos0, steps);
+    let next = token;
+    for (let i = 0; i < steps; i++) {
+      const { top } = await this.inspect([next], pos0 + i);
+      if (top.ids.length === 0) {
+        throw new Error(`every logit after position ${pos0 + i} is NaN, so there is no next token: the weights or the computation are broken`);
+      }
+      next = top.ids[0];
+      yield top;
+    }
   }
 
   /** Embeddings and every transformer block: leaves the residual stream of all T rows in `residual`. */
@@ -192,6 +238,32 @@ export class Gpt2Cpu implements Gpt2Model {
     this.k.layerNorm(this.headNormed, this.residual + first * C * 4,
       this.weights.get(WeightKind.finalNormWeight).address, this.weights.get(WeightKind.finalNormBias).address, rows, C);
     this.linear(this.logits, this.headNormed, this.weights.get(WeightKind.tokenEmbedding), this.noBias, rows, vocabSize, C);
+  }
+
+  /** Runs the head on positions [0, T) in chunks of HEAD_ROWS, calling `visit` with each position's row in `logits`. */
+  private headOnEveryRow(T: number, visit: (row: number, position: number) => void): void {
+    for (let first = 0; first < T; first += HEAD_ROWS) {
+      const rows = Math.min(HEAD_ROWS, T - first);
+      this.head(first, rows);
+      for (let row = 0; row < rows; row++) visit(row, first + row);
+    }
+  }
+
+  /** log p(token) under row `row` of `logits`: one logit read out, the normaliser computed in WASM. */
+  private logprobOf(row: number, token: number): number {
+    const { vocabSize } = this.config;
+    const logits = this.logits + row * vocabSize * 4;
+    return this.cpu.floats(logits + token * 4, 1)[0] - this.k.logSumExp(logits, vocabSize);
+  }
+
+  /** The most likely TOP_TOKENS of row `row` of `logits` (fewer only if the row is mostly NaN). */
+  private topTokensOfRow(row: number): TopTokens {
+    const { vocabSize } = this.config;
+    const listed = this.k.topTokens(this.logits + row * vocabSize * 4, vocabSize, TOP_TOKENS, this.topIds, this.topLogprobs);
+    return {
+      ids: new Uint32Array(this.cpu.memory.buffer, this.topIds, listed).slice(),
+      logprobs: this.cpu.floats(this.topLogprobs, listed).slice(),
+    };
   }
 
   private argmaxOfRow(row: number): number {

@@ -6,10 +6,16 @@
 // All buffers and bind groups are made once, in the constructor; a pass is one command submission.
 // Greedy decoding keeps each step's argmax on the GPU as the next step's input, so the next step
 // is queued before this one's token is read back: the GPU does not sit idle while the CPU reads it.
+// The head reduces its logits on the GPU too, to the argmax or to a summary of the distribution
+// (top-tokens.wgsl), so the full logits come back only when asked for.
 import type { Gpt2Config } from '../model/config.ts';
-import { checkedGreedySteps, checkedTokenIds, type ForwardOutput, type Gpt2Model } from '../model/gpt2-model.ts';
+import {
+  checkedGreedySteps, checkedTokenIds, type ForwardOutput, type Gpt2Model, type InspectOptions, type InspectedPass, type TopTokens,
+} from '../model/gpt2-model.ts';
 import { WeightKind } from '../model/weight-layout.ts';
-import { Gpt2Kernels, STEP_UNIFORM_SIZE, attentionScoresLength, deviceTuning, type KernelTuning, type MatrixArithmetic } from './kernels.ts';
+import {
+  Gpt2Kernels, STEP_UNIFORM_SIZE, TOP_TOKENS_BYTES, attentionScoresLength, deviceTuning, topTokensAt, type KernelTuning, type MatrixArithmetic,
+} from './kernels.ts';
 import type { GpuWeights } from './gpu-weights.ts';
 
 /** Rows of the final LayerNorm + LM head computed per dispatch when every position's logits are
@@ -32,7 +38,12 @@ interface HeadBindGroups {
   finalNorm: GPUBindGroup;
   lmHead: GPUBindGroup;
   argmax: GPUBindGroup;
+  topTokens: GPUBindGroup;
 }
+
+/** What the head reduces each row's logits to: the argmax token (u32), or the top tokens with
+ *  their log-probabilities (TOP_TOKENS_BYTES, ids first). Either begins with the argmax. */
+type HeadSummary = 'argmax' | 'top-tokens';
 
 export class Gpt2Gpu implements Gpt2Model {
   private readonly kernels: Gpt2Kernels;
@@ -50,9 +61,13 @@ export class Gpt2Gpu implements Gpt2Model {
   private readonly headInput: GPUBuffer; // (HEAD_ROWS, C) rows of x copied out for the head
   private readonly logits: GPUBuffer; // (HEAD_ROWS, vocab)
   private readonly argmax: GPUBuffer; // (HEAD_ROWS) u32
+  private readonly targets: GPUBuffer; // (HEAD_ROWS) u32 each head row's next token, to score
+  private readonly summaries: GPUBuffer; // (HEAD_ROWS, TOP_TOKENS_BYTES) top ids, then their log-probabilities
+  private readonly targetLogprobs: GPUBuffer; // (HEAD_ROWS) f32 log p(target) per head row
   private readonly logitsReadback: GPUBuffer; // (vocab) f32
   private readonly argmaxReadback: GPUBuffer; // (nCtx) u32
-  private readonly greedyReadbacks: GPUBuffer[]; // 2 × (1) u32: greedy steps take turns
+  private readonly tokenLogprobsReadback: GPUBuffer; // (nCtx) f32
+  private readonly summaryReadbacks: GPUBuffer[]; // 2 × (TOP_TOKENS_BYTES): a step's token or summary; greedy steps take turns
   private readonly layers: LayerBindGroups[];
   private readonly embedding: GPUBindGroup;
   private readonly headForOneRow: HeadBindGroups;
@@ -88,9 +103,13 @@ export class Gpt2Gpu implements Gpt2Model {
     const headNormed = storage('head normed', HEAD_ROWS * C);
     this.logits = storage('logits', HEAD_ROWS * vocabSize);
     this.argmax = storage('argmax', HEAD_ROWS);
+    this.targets = storage('targets', HEAD_ROWS);
+    this.summaries = storage('top tokens', HEAD_ROWS * TOP_TOKENS_BYTES / 4);
+    this.targetLogprobs = storage('target log-probabilities', HEAD_ROWS);
     this.logitsReadback = readback('logits readback', vocabSize * 4);
     this.argmaxReadback = readback('argmax readback', nCtx * 4);
-    this.greedyReadbacks = [readback('greedy readback 0', 4), readback('greedy readback 1', 4)];
+    this.tokenLogprobsReadback = readback('token log-probabilities readback', nCtx * 4);
+    this.summaryReadbacks = [readback('summary readback 0', TOP_TOKENS_BYTES), readback('summary readback 1', TOP_TOKENS_BYTES)];
 
     const k = this.kernels;
     const w = (kind: WeightKind, layer = -1) => weights.get(kind, layer);
@@ -116,6 +135,7 @@ export class Gpt2Gpu implements Gpt2Model {
       // The LM head is tied to wte: logits = h · wteᵀ, no bias (wte is bound again as a stand-in).
       lmHead: k.lmHead.bind(device, rows, headNormed, w(WeightKind.tokenEmbedding), w(WeightKind.tokenEmbedding), this.logits),
       argmax: k.argmax.bind(device, [rows, this.logits, this.argmax]),
+      topTokens: k.topTokens.bind(device, [rows, this.logits, this.targets, this.summaries, this.targetLogprobs]),
     });
     this.headForOneRow = head(oneRow);
     this.headForManyRows = head(manyRows);
@@ -138,13 +158,13 @@ export class Gpt2Gpu implements Gpt2Model {
     if (output === 'all-argmax') {
       for (let first = 0; first < rows; first += HEAD_ROWS) {
         const count = Math.min(HEAD_ROWS, rows - first);
-        this.encodeHead(encoder, first, count, this.headForManyRows, HEAD_ROWS);
+        this.encodeHead(encoder, first, count, this.headForManyRows, HEAD_ROWS, 'argmax');
         encoder.copyBufferToBuffer(this.argmax, 0, this.argmaxReadback, first * 4, count * 4);
       }
       queue.submit([encoder.finish()]);
       return new Uint32Array(await this.read(this.argmaxReadback, rows * 4));
     }
-    this.encodeHead(encoder, rows - 1, 1, this.headForOneRow, 1);
+    this.encodeHead(encoder, rows - 1, 1, this.headForOneRow, 1, 'argmax');
     if (output === 'last-logits') {
       encoder.copyBufferToBuffer(this.logits, 0, this.logitsReadback, 0, vocabSize * 4);
       queue.submit([encoder.finish()]);
@@ -155,8 +175,60 @@ export class Gpt2Gpu implements Gpt2Model {
     return new Uint32Array(await this.read(this.argmaxReadback, 4));
   }
 
+  async inspect(tokens: ArrayLike<number>, pos0: number, options: InspectOptions = {}): Promise<InspectedPass> {
+    const tokenIds = checkedTokenIds(this.config, tokens, pos0);
+    const rows = tokenIds.length;
+    const { vocabSize } = this.config;
+
+    const queue = this.device.queue;
+    queue.writeBuffer(this.tokens, 0, tokenIds);
+    queue.writeBuffer(this.step, 0, new Uint32Array([rows, pos0]));
+    const encoder = this.device.createCommandEncoder();
+    this.encodeBlocks(encoder, rows, pos0);
+
+    // With scoreTokens every row runs through the head, HEAD_ROWS at a time; otherwise the last alone.
+    const scored = options.scoreTokens ? rows - 1 : 0;
+    const lastHeadRow = options.scoreTokens ? (rows - 1) % HEAD_ROWS : 0;
+    if (options.scoreTokens) {
+      for (let first = 0; first < rows; first += HEAD_ROWS) {
+        const count = Math.min(HEAD_ROWS, rows - first);
+        // Row r is scored on the pass's next token, r + 1; the last row has none.
+        const targetCount = Math.min(count, scored - first);
+        if (targetCount > 0) encoder.copyBufferToBuffer(this.tokens, (first + 1) * 4, this.targets, 0, targetCount * 4);
+        this.encodeHead(encoder, first, count, this.headForManyRows, HEAD_ROWS, 'top-tokens');
+        if (targetCount > 0) encoder.copyBufferToBuffer(this.targetLogprobs, 0, this.tokenLogprobsReadback, first * 4, targetCount * 4);
+      }
+    } else {
+      this.encodeHead(encoder, rows - 1, 1, this.headForOneRow, 1, 'top-tokens');
+    }
+    encoder.copyBufferToBuffer(this.summaries, lastHeadRow * TOP_TOKENS_BYTES, this.summaryReadbacks[0], 0, TOP_TOKENS_BYTES);
+    if (options.logits) encoder.copyBufferToBuffer(this.logits, lastHeadRow * vocabSize * 4, this.logitsReadback, 0, vocabSize * 4);
+    queue.submit([encoder.finish()]);
+
+    const [summary, tokenLogprobs, logits] = await Promise.all([
+      this.read(this.summaryReadbacks[0], TOP_TOKENS_BYTES),
+      scored > 0 ? this.read(this.tokenLogprobsReadback, scored * 4) : new ArrayBuffer(0),
+      options.logits ? this.read(this.logitsReadback, vocabSize * 4) : null,
+    ]);
+    return {
+      top: topTokensAt(summary),
+      tokenLogprobs: options.scoreTokens ? new Float32Array(tokenLogprobs) : null,
+      logits: logits && new Float32Array(logits),
+    };
+  }
+
   async *decodeGreedy(token: number, pos0: number, steps: number): AsyncGenerator<number, void, undefined> {
+    for await (const step of this.decodeAhead(token, pos0, steps, 'argmax')) yield new Uint32Array(step)[0];
+  }
+
+  async *decodeGreedyTop(token: number, pos0: number, steps: number): AsyncGenerator<TopTokens, void, undefined> {
+    for await (const step of this.decodeAhead(token, pos0, steps, 'top-tokens')) yield topTokensAt(step);
+  }
+
+  /** Greedy decoding that yields each step's head output, as `summary` has it, as bytes. */
+  private async *decodeAhead(token: number, pos0: number, steps: number, summary: HeadSummary): AsyncGenerator<ArrayBuffer, void, undefined> {
     checkedGreedySteps(this.config, token, pos0, steps);
+    const [output, bytes] = summary === 'argmax' ? [this.argmax, 4] : [this.summaries, TOP_TOKENS_BYTES];
     const queue = this.device.queue;
     queue.writeBuffer(this.tokens, 0, Uint32Array.of(token));
     const submitStep = (i: number) => {
@@ -164,19 +236,20 @@ export class Gpt2Gpu implements Gpt2Model {
       queue.writeBuffer(this.step, 0, new Uint32Array([1, pos0 + i]));
       const encoder = this.device.createCommandEncoder();
       this.encodeBlocks(encoder, 1, pos0 + i);
-      this.encodeHead(encoder, 0, 1, this.headForOneRow, 1);
-      // The argmax is the next step's token, and goes to the CPU through this step's readback.
-      encoder.copyBufferToBuffer(this.argmax, 0, this.tokens, 0, 4);
-      encoder.copyBufferToBuffer(this.argmax, 0, this.greedyReadbacks[i % 2], 0, 4);
+      this.encodeHead(encoder, 0, 1, this.headForOneRow, 1, summary);
+      // The argmax, the output's first u32, is the next step's token; the output goes to the CPU
+      // through this step's readback.
+      encoder.copyBufferToBuffer(output, 0, this.tokens, 0, 4);
+      encoder.copyBufferToBuffer(output, 0, this.summaryReadbacks[i % 2], 0, bytes);
       queue.submit([encoder.finish()]);
     };
     submitStep(0);
     for (let i = 0; i < steps; i++) {
       // read() asks for the map at once, before the next step is queued: a map waits for the work
       // queued before it, and asked for after, it would wait for that step too.
-      const reading = this.read(this.greedyReadbacks[i % 2], 4);
+      const reading = this.read(this.summaryReadbacks[i % 2], bytes);
       if (i + 1 < steps) submitStep(i + 1);
-      yield new Uint32Array(await reading)[0];
+      yield await reading;
     }
   }
 
@@ -201,14 +274,17 @@ export class Gpt2Gpu implements Gpt2Model {
     pass.end();
   }
 
-  /** logits = ln_f(x[first .. first+count]) · wteᵀ, and their argmax, computed for `headRows` rows. */
-  private encodeHead(encoder: GPUCommandEncoder, first: number, count: number, head: HeadBindGroups, headRows: number): void {
+  /** logits = ln_f(x[first .. first+count]) · wteᵀ, and their argmax or their summary (scoring each
+   *  row's token in `targets`), computed for `headRows` rows. */
+  private encodeHead(encoder: GPUCommandEncoder, first: number, count: number, head: HeadBindGroups, headRows: number,
+    summary: HeadSummary): void {
     const rowBytes = this.config.nEmbd * 4;
     encoder.copyBufferToBuffer(this.residual, first * rowBytes, this.headInput, 0, count * rowBytes);
     const pass = encoder.beginComputePass({ label: 'head' });
     this.kernels.layerNorm.dispatch(pass, head.finalNorm, headRows);
     this.kernels.lmHead.dispatch(pass, head.lmHead, headRows);
-    this.kernels.argmax.dispatch(pass, head.argmax, headRows);
+    if (summary === 'argmax') this.kernels.argmax.dispatch(pass, head.argmax, headRows);
+    else this.kernels.topTokens.dispatch(pass, head.topTokens, headRows);
     pass.end();
   }
 

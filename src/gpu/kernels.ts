@@ -23,9 +23,11 @@ import kvCacheWriteSource from './kernels/kv-cache-write.wgsl?raw';
 import attentionScoresSource from './kernels/attention-scores.wgsl?raw';
 import attentionOutputSource from './kernels/attention-output.wgsl?raw';
 import argmaxSource from './kernels/argmax.wgsl?raw';
+import topTokensSource from './kernels/top-tokens.wgsl?raw';
 import readBandwidthSource from './kernels/read-bandwidth.wgsl?raw';
 import type { Gpt2Config } from '../model/config.ts';
 import type { MatrixDtype } from '../model/weight-layout.ts';
+import { TOP_TOKENS, type TopTokens } from '../model/gpt2-model.ts';
 
 /** Byte size of the `Step` uniform every kernel reads: rows, pos0 (u32 each), padded to 16. */
 export const STEP_UNIFORM_SIZE = 16;
@@ -329,6 +331,24 @@ export const attentionScoresLength = ({ nHead, nCtx }: AttentionShape) => nCtx *
 
 export const argmaxKernel = (device: GPUDevice, vocabSize: number) =>
   kernel(device, 'argmax', argmaxSource, { VOCAB: vocabSize }, workgroupPerRow);
+/** top-tokens.wgsl: per row, the TOP_TOKENS best ids and their log-probabilities, and a target's
+ *  log-probability. Bindings: step, logits, targets, summaries (TOP_TOKENS_BYTES per row), target
+ *  log-probabilities. */
+export function topTokensKernel(device: GPUDevice, vocabSize: number): Kernel {
+  if (vocabSize < TOP_TOKENS) throw new RangeError(`the vocabulary (${vocabSize}) is smaller than the ${TOP_TOKENS} top tokens a pass summarises`);
+  // A const, not an override: it sizes arrays in private memory.
+  const code = wgslModule(`const TOP_TOKENS = ${TOP_TOKENS}u;`, topTokensSource);
+  return kernel(device, 'top-tokens', code, { VOCAB: vocabSize }, workgroupPerRow);
+}
+/** Bytes of one row's summary in top-tokens.wgsl's output: TOP_TOKENS u32 ids, then as many f32s. */
+export const TOP_TOKENS_BYTES = TOP_TOKENS * 2 * 4;
+/** The summary at `byteOffset` of what top-tokens.wgsl wrote. */
+export function topTokensAt(bytes: ArrayBuffer, byteOffset = 0): TopTokens {
+  return {
+    ids: new Uint32Array(bytes, byteOffset, TOP_TOKENS),
+    logprobs: new Float32Array(bytes, byteOffset + TOP_TOKENS * 4, TOP_TOKENS),
+  };
+}
 /** The orders read-bandwidth.wgsl can read its buffer in: a grid stride (GPUs), or a contiguous
  *  block per thread (CPUs, under a software adapter). */
 export const READ_LAYOUTS = ['grid-stride', 'thread-blocks'] as const;
@@ -350,6 +370,7 @@ export class Gpt2Kernels {
   readonly mlpDown: LinearKernel;
   readonly lmHead: LinearKernel;
   readonly argmax: Kernel;
+  readonly topTokens: Kernel;
   /** What the MLP's products multiply in; the other matrices' always multiply in f32. */
   readonly matrixArithmetic: MatrixArithmetic;
 
@@ -376,6 +397,7 @@ export class Gpt2Kernels {
     this.mlpDown = linear('mlp-down', { inFeatures: 4 * C, outFeatures: C, epilogue: Epilogue.residualAdd, hasBias: true }, tuning);
     this.lmHead = linear('lm-head', { inFeatures: C, outFeatures: config.vocabSize, epilogue: Epilogue.none, hasBias: false });
     this.argmax = argmaxKernel(device, config.vocabSize);
+    this.topTokens = topTokensKernel(device, config.vocabSize);
   }
 
   /** Compiles every pipeline kept for later now; resolves once all are ready. */

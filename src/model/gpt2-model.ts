@@ -5,6 +5,37 @@ import type { Gpt2Config } from './config.ts';
 /** What a pass returns: the last position's logits, or the argmax of the last / every position. */
 export type ForwardOutput = 'last-logits' | 'last-argmax' | 'all-argmax';
 
+/** How many of the most likely next tokens a pass summarises (the app shows up to this many). */
+export const TOP_TOKENS = 20;
+
+/** The model's own next-token distribution after one position, summarised on the device that computed it. */
+export interface TopTokens {
+  /** The TOP_TOKENS most likely token ids, most likely first; equal logits go to the lower id (so
+   *  ids[0] is the argmax that greedy decoding takes). */
+  ids: Uint32Array;
+  /** Their natural log-probabilities under the softmax of the raw logits (no temperature):
+   *  logit − log Σ exp(logits) over the whole vocabulary. */
+  logprobs: Float32Array;
+}
+
+export interface InspectOptions {
+  /** Also score the pass's own tokens: the log-probability of tokens[i] after the positions before it. */
+  scoreTokens?: boolean;
+  /** Also return the last position's full logits (a sampler needs them; the summary does not). */
+  logits?: boolean;
+}
+
+/** What `inspect` returns. */
+export interface InspectedPass {
+  /** The distribution after the last position. */
+  top: TopTokens;
+  /** With `scoreTokens`: T − 1 values, log p(tokens[i] | tokens[0..i)) for i = 1 .. T − 1, computed
+   *  from the same pass (the head runs on every position). Otherwise null. */
+  tokenLogprobs: Float32Array | null;
+  /** With `logits`: the last position's logits (vocab floats). Otherwise null. */
+  logits: Float32Array | null;
+}
+
 export interface Gpt2Model {
   readonly config: Gpt2Config;
   /**
@@ -23,6 +54,17 @@ export interface Gpt2Model {
    * there overwrites them.
    */
   decodeGreedy(token: number, pos0: number, steps: number): AsyncGenerator<number, void, undefined>;
+  /**
+   * A forward pass like `forward`, whose result is the summary of the next-token distribution
+   * (the top tokens and their log-probabilities, computed on the device: the full logits are not
+   * read back unless asked for), and optionally the log-probability of each of the pass's tokens.
+   */
+  inspect(tokens: ArrayLike<number>, pos0: number, options?: InspectOptions): Promise<InspectedPass>;
+  /**
+   * decodeGreedy that yields each step's summary instead of its token alone: the token taken is
+   * top.ids[0]. Runs ahead the same way, and reads back TOP_TOKENS ids and log-probabilities per step.
+   */
+  decodeGreedyTop(token: number, pos0: number, steps: number): AsyncGenerator<TopTokens, void, undefined>;
   /** Frees activations and caches. */
   destroy(): void;
 }
