@@ -44,6 +44,8 @@ function formatTable(result: BenchResult): string {
       `${result.prefill_tokens_per_s.toFixed(1)} tokens/s (${(result.prefill_ms / result.prefill_tokens).toFixed(1)} ms/token)`],
     ...DECODE_CONTEXTS.map((context): [string, string] =>
       [`decode at context ${context}`, `${result[`decode_ms_per_token_ctx${context}`].toFixed(1)} ms/token`]),
+    [`decode at context ${DECODE_CONTEXTS[0]}, looking inside`, `${result.decode_ms_per_token_inspect.toFixed(1)} ms/token ` +
+      `(${(100 * result.inspect_decode_overhead).toFixed(1)}% slower: the median of the runs, each against its own decode without)`],
     cpu
       ? ['CPU read bandwidth (WASM SIMD sum)', `${result.read_bandwidth_gbs.toFixed(2)} GB/s with ${threads}` +
         (result.threads > 1 ? `, ${result.read_bandwidth_single_thread_gbs!.toFixed(2)} GB/s with one` : '')]

@@ -56,6 +56,12 @@ export interface BenchResult {
   prefill_tokens_per_s: number;
   /** decode_ms_per_token_ctx<N> for every context asked for. */
   [decodeAtContext: `decode_ms_per_token_ctx${number}`]: number;
+  /** Decode at the first context with the look-inside summary on (the top tokens and their
+   *  log-probabilities computed per step on the device and read back), the best run as above. */
+  decode_ms_per_token_inspect: number;
+  /** How much slower decode is with the summary on: the median over the runs of each run's
+   *  decode time with it ÷ without it, at the first context, − 1. */
+  inspect_decode_overhead: number;
   /** WebGPU: the adapter's; CPU: with as many threads as the decode used. */
   read_bandwidth_gbs: number;
   /** CPU: one thread reading alone. */
@@ -84,6 +90,7 @@ export interface BenchResult {
 
 export interface BenchRun {
   prefill_ms: number;
+  decode_ms_per_token_inspect: number;
   /** decode_ms_per_token_ctx<N> (the median step), read_bandwidth_gbs_ctx<N> (measured right after
    *  those steps, the median of its runs) for every context asked for. */
   [atContext: `decode_ms_per_token_ctx${number}` | `read_bandwidth_gbs_ctx${number}`]: number;
@@ -99,9 +106,19 @@ const RUNS = 5;
 /** Decode steps timed between reads of the bandwidth, for the fraction (WebGPU). */
 const INTERLEAVED_STEPS = 24;
 
-const greedy = (maxNewTokens: number): GenerationSettings => ({
-  maxNewTokens, temperature: 0, topK: 0, topP: 1, repetitionPenalty: 1, seed: 0, stopStrings: [],
+const greedy = (maxNewTokens: number, inspect = false): GenerationSettings => ({
+  maxNewTokens, temperature: 0, topK: 0, topP: 1, repetitionPenalty: 1, seed: 0, stopStrings: [], inspect,
 });
+
+/** The gaps between the arrivals of a generation's tokens: its decode steps (the first token comes from the prompt). */
+async function decodeSteps(engine: EngineClient, prompt: string, settings: GenerationSettings): Promise<number[]> {
+  const arrivals: number[] = [];
+  const result = await engine.generate(prompt, settings, (event) => {
+    if (event.type === 'token') arrivals.push(performance.now());
+  });
+  if (result.tokens.length < 2) throw new Error('the model ended its reply before a token was decoded');
+  return arrivals.slice(1).map((arrived, i) => arrived - arrivals[i]);
+}
 
 /** A prompt of exactly `length` tokens: " the" is one token, however often it is repeated. */
 async function promptOf(engine: EngineClient, length: number): Promise<string> {
@@ -114,6 +131,8 @@ async function promptOf(engine: EngineClient, length: number): Promise<string> {
 interface EngineRun extends PairedRun {
   /** By context: every decode step's time. */
   decodeStepMs: Record<number, number[]>;
+  /** The median decode step at the first context with the look-inside summary on. */
+  inspectDecodeMs: number;
 }
 
 interface EngineTimings {
@@ -121,6 +140,7 @@ interface EngineTimings {
   loadMs: number;
   prefillMs: number;
   decodeMsPerToken: Record<number, number>;
+  inspectDecodeMs: number;
   runs: EngineRun[];
 }
 
@@ -152,7 +172,7 @@ async function timeEngine(engine: EngineClient, request: BenchRequest, measureBa
   await engine.generate(prompts.get(request.promptTokens)!, greedy(2), () => {});
   const runs: EngineRun[] = [];
   for (let run = 1; run <= RUNS; run++) {
-    const thisRun: EngineRun = { readGbPerSecond: {}, prefillMs: 0, decodeMsPerToken: {}, decodeStepMs: {} };
+    const thisRun: EngineRun = { readGbPerSecond: {}, prefillMs: 0, decodeMsPerToken: {}, decodeStepMs: {}, inspectDecodeMs: 0 };
     for (const context of contexts) {
       log(`run ${run} of ${RUNS}: a ${context}-token prompt, then ${request.decodeTokens} tokens decoded`);
       const arrivals: number[] = [];
@@ -165,12 +185,15 @@ async function timeEngine(engine: EngineClient, request: BenchRequest, measureBa
       thisRun.decodeStepMs[context] = arrivals.slice(1).map((arrived, i) => arrived - arrivals[i]);
       thisRun.decodeMsPerToken[context] = median(thisRun.decodeStepMs[context]);
     }
+    const first = request.decodeContexts[0];
+    log(`run ${run} of ${RUNS}: context ${first} again, with the look-inside summary on`);
+    thisRun.inspectDecodeMs = median(await decodeSteps(engine, prompts.get(first)!, greedy(request.decodeTokens + 1, true)));
     runs.push(thisRun);
   }
   // The best run is the one least disturbed.
   const best = (ms: (run: PairedRun) => number) => Math.min(...runs.map(ms));
   const decodeMsPerToken = Object.fromEntries(contexts.map((context) => [context, best((run) => run.decodeMsPerToken[context])]));
-  return { info, loadMs, prefillMs: best((run) => run.prefillMs), decodeMsPerToken, runs };
+  return { info, loadMs, prefillMs: best((run) => run.prefillMs), decodeMsPerToken, inspectDecodeMs: Math.min(...runs.map((run) => run.inspectDecodeMs)), runs };
 }
 
 /**
@@ -268,7 +291,7 @@ function decodeFields(request: BenchRequest, msByContext: Record<number, number>
 }
 
 function summarise(request: BenchRequest, timings: EngineTimings, readBandwidth: Pick<ReadBandwidth, 'bytes' | 'gbPerSecond'>): Omit<BenchResult, 'profile'> {
-  const { info, loadMs, prefillMs, decodeMsPerToken, runs } = timings;
+  const { info, loadMs, prefillMs, decodeMsPerToken, inspectDecodeMs, runs } = timings;
   const { config } = info;
   const decodeWeightBytes = decodeWeightBytesOf(info);
   const firstDecodeMs = decodeMsPerToken[request.decodeContexts[0]];
@@ -290,6 +313,8 @@ function summarise(request: BenchRequest, timings: EngineTimings, readBandwidth:
     prefill_ms: prefillMs,
     prefill_tokens_per_s: request.promptTokens / (prefillMs / 1000),
     ...decodeFields(request, decodeMsPerToken),
+    decode_ms_per_token_inspect: inspectDecodeMs,
+    inspect_decode_overhead: median(runs.map((run) => run.inspectDecodeMs / run.decodeMsPerToken[request.decodeContexts[0]])) - 1,
     read_bandwidth_gbs: readBandwidth.gbPerSecond,
     read_bandwidth_bytes: readBandwidth.bytes,
     decode_weight_bandwidth_gbs: decodeBandwidth,
@@ -299,6 +324,7 @@ function summarise(request: BenchRequest, timings: EngineTimings, readBandwidth:
     runs: runs.map((run) => ({
       prefill_ms: run.prefillMs,
       ...decodeFields(request, run.decodeMsPerToken),
+      decode_ms_per_token_inspect: run.inspectDecodeMs,
       ...Object.fromEntries(request.decodeContexts.flatMap((context) => [
         [`read_bandwidth_gbs_ctx${context}`, run.readGbPerSecond[context]],
         [`decode_step_ms_ctx${context}`, run.decodeStepMs[context]],

@@ -10,12 +10,18 @@ export interface HeadlessRequest {
   tokens: number[];
   allPositions: boolean;
   generate: number;
+  /** With 1 or more: the top tokens after the last prompt token and after each generated one, and
+   *  the prompt's log-probabilities, summarised on the device. */
+  topK: number;
   backend: Backend;
   weightsDtype: WeightsDtype;
 }
 
 export type HeadlessResult =
-  | { backend: Backend; weightsDtype: WeightsDtype; threads: number; logits: number[]; argmax?: number[]; generated?: number[] }
+  | {
+    backend: Backend; weightsDtype: WeightsDtype; threads: number; logits: number[]; argmax?: number[]; generated?: number[];
+    top_k?: [number, number][][]; prompt_logprobs?: number[];
+  }
   | { error: string };
 
 async function run(request: HeadlessRequest): Promise<HeadlessResult> {
@@ -27,6 +33,14 @@ async function run(request: HeadlessRequest): Promise<HeadlessResult> {
     const result: HeadlessResult = { backend, weightsDtype, threads, logits: Array.from(logits) };
     if (argmax) result.argmax = argmax;
     if (request.generate > 0) result.generated = await engine.api.greedy(request.tokens, request.generate);
+    if (request.topK > 0) {
+      const inspection = await engine.api.inspect(request.tokens, request.generate);
+      if (request.generate > 0 && inspection.generated.join() !== result.generated!.join()) {
+        throw new Error(`the greedy tokens with the top-k summary (${inspection.generated}) differ from those without (${result.generated})`);
+      }
+      result.top_k = inspection.top.map((top) => top.slice(0, request.topK));
+      result.prompt_logprobs = inspection.promptLogprobs;
+    }
     return result;
   } catch (error) {
     return { error: (error as Error).message };

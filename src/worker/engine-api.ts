@@ -141,6 +141,17 @@ export interface LogitsResult {
   argmax?: number[];
 }
 
+/** What `inspect` returns: the model's own view of some tokens and of its greedy continuation. */
+export interface TokensInspection {
+  /** ln p(tokens[i] | tokens[0..i)) for each token after the first. */
+  promptLogprobs: number[];
+  /** After the last token, then after each generated token: the TOP_TOKENS most likely next tokens
+   *  under the model's softmax, [token, probability], most likely first. */
+  top: [number, number][][];
+  /** The greedy continuation: generated[i] is top[i]'s first token. */
+  generated: number[];
+}
+
 /** Options for `generate`. Temperature 0 means greedy (and ignores topK/topP/seed). */
 export interface GenerationSettings {
   maxNewTokens: number;
@@ -155,6 +166,41 @@ export interface GenerationSettings {
   seed: number;
   /** Generation stops when the text produced contains one of these (it is cut before it). */
   stopStrings: string[];
+  /** Look inside: each token event carries its `insight`, and prompt-done the prompt's `score`.
+   *  Left out, false (the app turns it on; it costs a few percent of decode speed). */
+  inspect?: boolean;
+}
+
+/** How many alternatives a token's insight lists. */
+export const INSIGHT_ALTERNATIVES = 10;
+
+/** A token the model could have written, and how likely it was. */
+export interface TokenChance {
+  token: number;
+  /** What the token adds to the text (may be '' or '\ufffd' for part of a UTF-8 sequence). */
+  text: string;
+  probability: number;
+}
+
+/** What the model thought at one generated token. */
+export interface TokenInsight {
+  /** The token's probability under the model's own softmax of its logits (no temperature). */
+  probability: number;
+  /** The INSIGHT_ALTERNATIVES most likely tokens there under that softmax, most likely first. */
+  top: TokenChance[];
+  /** The same from the distribution the token was drawn from: after the repetition penalty,
+   *  temperature, top-k and top-p. Greedy (temperature 0) draws the best token with probability 1. */
+  sampled: TokenChance[];
+}
+
+/** The prompt as the model read it, scored by the pass that read it. */
+export interface PromptScore {
+  /** Its tokens, and the text of each. */
+  tokens: number[];
+  pieces: string[];
+  /** For each token after the first: −ln p(token | the tokens before it), in nats (surprisal[i]
+   *  belongs to tokens[i + 1]); exp(mean) is the text's perplexity. */
+  surprisal: number[];
 }
 
 export type StopReason = 'end-of-text' | 'stop-string' | 'max-tokens' | 'aborted';
@@ -162,9 +208,10 @@ export type StopReason = 'end-of-text' | 'stop-string' | 'max-tokens' | 'aborted
 /** Streamed to the caller while generating. */
 export type GenerationEvent =
   /** The prompt has been processed. */
-  | { type: 'prompt-done'; promptTokens: number; ms: number }
-  /** One more token; `text` is what it adds to the reply (may be '' while a UTF-8 sequence is incomplete). */
-  | { type: 'token'; token: number; text: string }
+  | { type: 'prompt-done'; promptTokens: number; ms: number; score?: PromptScore }
+  /** One more token; `text` is what it adds to the reply (may be '' while a UTF-8 sequence is
+   *  incomplete, or held back while it may begin a stop string); `piece` is the token's own text. */
+  | { type: 'token'; token: number; text: string; piece: string; insight?: TokenInsight }
   /** At the end: text held back because it might have begun a stop string, and did not. */
   | { type: 'final-text'; text: string }
   /** The context filled up: the oldest `droppedTokens` were dropped and the rest re-processed. */
@@ -201,12 +248,20 @@ export interface EngineApi {
   unload(): Promise<void>;
   /** Runs `tokens` through the model from position 0. */
   logits(tokens: number[], options?: LogitsOptions): Promise<LogitsResult>;
+  /** `tokens` scored and continued greedily by `count` tokens, with the top tokens at each step,
+   *  all summarised on the device (the full logits are not read back). */
+  inspect(tokens: number[], count: number): Promise<TokensInspection>;
   /** Greedy continuation of `tokens` by `count` tokens, one KV-cached decode step per token. */
   greedy(tokens: number[], count: number): Promise<number[]>;
   /** GPT-2 BPE token ids of `text`; `<|endoftext|>` is the special token 50256. */
   tokenize(text: string): Promise<number[]>;
-  /** Continues `prompt`, streaming each token to `onEvent`. One generation at a time. */
-  generate(prompt: string, settings: GenerationSettings, onEvent: (event: GenerationEvent) => void): Promise<GenerationResult>;
+  /**
+   * Continues `prompt`, streaming each token to `onEvent`. One generation at a time. `replyStart`
+   * (token ids) branches a reply: the reply begins with these tokens, already chosen, and the
+   * generation continues after them; they are not streamed again, and the result's text and
+   * tokens are the new part only.
+   */
+  generate(prompt: string, settings: GenerationSettings, onEvent: (event: GenerationEvent) => void, replyStart?: number[]): Promise<GenerationResult>;
   /** Stops the running generation after the token in flight; its promise resolves with 'aborted'. */
   abort(): Promise<void>;
   /**

@@ -83,7 +83,7 @@ export function startEngine(): EngineClient {
   return {
     api,
     load: (source, options, onProgress) => call((remote) => remote.load(source, options, onProgress && proxy(onProgress))),
-    generate: (prompt, settings, onEvent) => call((remote) => remote.generate(prompt, settings, proxy(onEvent))),
+    generate: (prompt, settings, onEvent, replyStart) => call((remote) => remote.generate(prompt, settings, proxy(onEvent), replyStart)),
     download: (request, onProgress) => call((remote) => remote.download(request, onProgress && proxy(onProgress))),
     onNotice: (listener) => void listeners.push(listener),
     terminate: () => {

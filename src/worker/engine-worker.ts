@@ -18,13 +18,14 @@ const api: EngineApi = {
   load: (source, options, onProgress) => engine.load(source, options, onProgress),
   unload: () => engine.unload(),
   logits: (tokens, options) => engine.logits(tokens, options),
+  inspect: (tokens, count) => engine.inspect(tokens, count),
   greedy: (tokens, count) => engine.greedy(tokens, count),
   tokenize: async (text) => engine.tokenize(text),
-  generate: async (prompt, settings, onEvent) => {
+  generate: async (prompt, settings, onEvent, replyStart) => {
     // Events travel over their callback's own message channel, the result over the worker's, and
     // the two are not ordered: the result waits until the page has had the last event.
     let delivered: unknown;
-    const result = await engine.generate(prompt, settings, (event) => void (delivered = onEvent(event)));
+    const result = await engine.generate(prompt, settings, (event) => void (delivered = onEvent(event)), replyStart);
     await delivered;
     return result;
   },

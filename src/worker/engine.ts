@@ -13,7 +13,7 @@ import { bufferLimitReason, GpuLimitError, GpuWeights } from '../gpu/gpu-weights
 import { parameterCount } from '../model/config.ts';
 import { greedyStepByStep, type Gpt2Model } from '../model/gpt2-model.ts';
 import type {
-  CachedModel, DownloadProgress, DownloadRequest, EngineNotice, HubModelRequest, EngineStats, GenerationEvent, GenerationResult, GenerationSettings,
+  CachedModel, DownloadProgress, DownloadRequest, EngineNotice, HubModelRequest, EngineStats, GenerationEvent, GenerationResult, GenerationSettings, TokensInspection,
   Backend, LoadOptions, LoadProgress, LogitsOptions, LogitsResult, ModelInfo, ModelSource, StorageInfo, WeightsDtype,
 } from './engine-api.ts';
 import { adapterName, CPU_WEIGHTS_DTYPE, gpuWeightsDtype, isSoftwareAdapter } from './default-choices.ts';
@@ -294,7 +294,7 @@ export class Engine {
     return encode(text);
   }
 
-  async generate(prompt: string, settings: GenerationSettings, onEvent: (event: GenerationEvent) => void): Promise<GenerationResult> {
+  async generate(prompt: string, settings: GenerationSettings, onEvent: (event: GenerationEvent) => void, replyStart: number[] = []): Promise<GenerationResult> {
     await this.recovery;
     const { gpt2 } = this.loaded();
     if (this.generating) throw new Error('a reply is already being generated: stop it first');
@@ -305,6 +305,7 @@ export class Engine {
       this.lastGeneration = await generate({
         model: gpt2,
         promptTokens: encode(prompt),
+        replyStart,
         settings,
         onEvent,
         aborted: () => this.abortRequested,
@@ -361,6 +362,21 @@ export class Engine {
 
   stats(): EngineStats {
     return { model: this.model?.info ?? null, lastGeneration: this.lastGeneration };
+  }
+
+  async inspect(tokens: number[], count: number): Promise<TokensInspection> {
+    const { gpt2, info } = this.loaded();
+    if (tokens.length + count > info.config.nCtx) {
+      throw new RangeError(`${tokens.length} tokens + ${count} new ones exceed the context of ${info.config.nCtx} tokens`);
+    }
+    const pass = await gpt2.inspect(tokens, 0, { scoreTokens: true });
+    const tops = [pass.top];
+    if (count > 0) for await (const top of gpt2.decodeGreedyTop(pass.top.ids[0], tokens.length, count)) tops.push(top);
+    return {
+      promptLogprobs: Array.from(pass.tokenLogprobs!),
+      top: tops.map((top) => Array.from(top.ids, (id, rank): [number, number] => [id, Math.exp(top.logprobs[rank])])),
+      generated: tops.slice(0, count).map((top) => top.ids[0]),
+    };
   }
 
   async greedy(tokens: number[], count: number): Promise<number[]> {

@@ -3,10 +3,14 @@
 //
 // GPT-2 has absolute position embeddings, so when the context fills up the cache cannot simply
 // slide: the oldest half of the tokens is dropped and the rest is processed again from position 0.
-import type { Gpt2Model } from '../model/gpt2-model.ts';
-import type { GenerationEvent, GenerationResult, GenerationSettings, StopReason } from './engine-api.ts';
-import { createRandom, sampleToken } from './sampling.ts';
+//
+// With `settings.inspect`, each pass also summarises the model's distribution on the device (its top
+// tokens: Gpt2Model.inspect), and each token event carries what the model thought of the token.
+import type { Gpt2Model, TopTokens } from '../model/gpt2-model.ts';
+import type { GenerationEvent, GenerationResult, GenerationSettings, PromptScore, StopReason, TokenInsight } from './engine-api.ts';
+import { createRandom, drawToken, nextTokenDistribution, sampleToken } from './sampling.ts';
 import { TextStream } from './text-stream.ts';
+import { promptScore, tokenInsight } from './token-insight.ts';
 import { END_OF_TEXT } from './tokenizer.ts';
 
 /** Why these settings cannot be used, or null if they can. */
@@ -25,42 +29,73 @@ export function invalidSettingsReason(settings: GenerationSettings): string | nu
 export interface GenerationRun {
   model: Gpt2Model;
   promptTokens: number[];
+  /** Branching: the reply's first tokens, chosen already. They are read with the prompt and not
+   *  reported again; they count towards maxNewTokens, as the reply's. */
+  replyStart?: number[];
   settings: GenerationSettings;
   onEvent: (event: GenerationEvent) => void;
   /** Checked after every token; true ends the generation with 'aborted'. */
   aborted: () => boolean;
 }
 
-export async function generate({ model, promptTokens, settings, onEvent, aborted }: GenerationRun): Promise<GenerationResult> {
+export async function generate({ model, promptTokens, replyStart = [], settings, onEvent, aborted }: GenerationRun): Promise<GenerationResult> {
   const reason = invalidSettingsReason(settings);
   if (reason) throw new RangeError(reason);
   const { nCtx } = model.config;
   // An empty prompt starts from <|endoftext|>, the token GPT-2 saw between documents.
-  let context = promptTokens.length > 0 ? [...promptTokens] : [END_OF_TEXT];
+  let context = [...(promptTokens.length > 0 ? promptTokens : [END_OF_TEXT]), ...replyStart];
   const random = createRandom(settings.seed);
-  // Greedy without a penalty needs only the argmax, which the GPU computes: 4 bytes come back, and
-  // decoding runs as one stream of steps (decodeGreedy) that the GPU can run ahead in.
+  const inspect = settings.inspect === true;
+  // Greedy without a penalty needs only the argmax (or the top tokens), which the GPU computes: a
+  // few bytes come back, and decoding runs as one stream of steps that the GPU can run ahead in.
   const greedyOnGpu = settings.temperature === 0 && settings.repetitionPenalty === 1;
   const text = new TextStream(settings.stopStrings);
+  // A branch's first tokens go through the text stream (a character or a stop string can span them
+  // and the new ones), but their text was reported before: what the stream releases now is dropped,
+  // and what it holds back is skipped when it is released with the new tokens' text.
+  let textToSkip = 0;
+  for (const token of replyStart) {
+    const chunk = text.push(token);
+    textToSkip += chunk.piece.length - chunk.text.length;
+  }
+  const newText = (released: string): string => {
+    const skipped = Math.min(textToSkip, released.length);
+    textToSkip -= skipped;
+    return released.slice(skipped);
+  };
+  const maxNewTokens = settings.maxNewTokens - replyStart.length;
   const generated: number[] = [];
   let reply = '';
   let contextShifts = 0;
 
-  /** Runs `tokens` from `position`, returning the next token. */
-  const step = async (tokens: number[], position: number): Promise<number> => {
-    if (greedyOnGpu) return (await model.forward(tokens, position, 'last-argmax'))[0];
-    const logits = await model.forward(tokens, position, 'last-logits');
-    return sampleToken(logits, context, settings, random);
+  /** The next token, and with `inspect`, what the model thought of it. */
+  interface NextToken { token: number; insight?: TokenInsight }
+  const fromTop = (top: TopTokens): NextToken => ({ token: top.ids[0], insight: tokenInsight(top.ids[0], top, null, null) });
+  let score: PromptScore | undefined;
+
+  /** Runs `tokens` from `position`, returning the next token; `scoring` also scores the tokens (the prompt). */
+  const step = async (tokens: number[], position: number, scoring = false): Promise<NextToken> => {
+    if (!inspect) {
+      if (greedyOnGpu) return { token: (await model.forward(tokens, position, 'last-argmax'))[0] };
+      return { token: sampleToken(await model.forward(tokens, position, 'last-logits'), context, settings, random) };
+    }
+    const pass = await model.inspect(tokens, position, { scoreTokens: scoring, logits: !greedyOnGpu });
+    if (pass.tokenLogprobs) score = promptScore(tokens, pass.tokenLogprobs);
+    if (greedyOnGpu) return fromTop(pass.top);
+    const distribution = nextTokenDistribution(pass.logits!, context, settings);
+    const token = drawToken(distribution, random);
+    return { token, insight: tokenInsight(token, pass.top, pass.logits, distribution) };
   };
-  let greedySteps: AsyncGenerator<number, void, undefined> | undefined;
+  let greedySteps: AsyncGenerator<number | TopTokens, void, undefined> | undefined;
   /** One decode step: the token after `token`, run at `position`. */
-  const decodeStep = async (token: number, position: number): Promise<number> => {
+  const decodeStep = async (token: number, position: number): Promise<NextToken> => {
     if (!greedyOnGpu) return step([token], position);
     // As many steps as the loop below can still ask for: up to the token limit or the context's end.
-    greedySteps ??= model.decodeGreedy(token, position, Math.min(settings.maxNewTokens - generated.length, nCtx - position));
+    const steps = Math.min(maxNewTokens - generated.length, nCtx - position);
+    greedySteps ??= inspect ? model.decodeGreedyTop(token, position, steps) : model.decodeGreedy(token, position, steps);
     const { value, done } = await greedySteps.next();
     if (done) throw new Error('greedy decoding ran out of steps before the reply ended');
-    return value;
+    return typeof value === 'number' ? { token: value } : fromTop(value);
   };
   /** Drops the oldest tokens so that at most `keep` remain. */
   const fitContext = (keep: number): void => {
@@ -73,49 +108,7 @@ export async function generate({ model, promptTokens, settings, onEvent, aborted
     greedySteps = undefined;
     onEvent({ type: 'context-shift', droppedTokens });
   };
-
-  const promptStart = performance.now();
-  fitContext(nCtx);
-  let next = await step(context, 0);
-  const promptMs = performance.now() - promptStart;
-  const promptTokenCount = context.length;
-  onEvent({ type: 'prompt-done', promptTokens: promptTokenCount, ms: promptMs });
-
-  const decodeStart = performance.now();
-  let stopReason: StopReason = 'max-tokens';
-  for (;;) {
-    if (next === END_OF_TEXT) {
-      stopReason = 'end-of-text';
-      break;
-    }
-    generated.push(next);
-    const chunk = text.push(next);
-    reply += chunk.text;
-    onEvent({ type: 'token', token: next, text: chunk.text });
-    if (chunk.stopped) {
-      stopReason = 'stop-string';
-      break;
-    }
-    if (generated.length >= settings.maxNewTokens) break;
-    if (aborted()) {
-      stopReason = 'aborted';
-      break;
-    }
-    context.push(next);
-    if (context.length > nCtx) {
-      // Out of room: keep the newest half and process it again from position 0.
-      fitContext(Math.floor(nCtx / 2));
-      next = await step(context, 0);
-    } else {
-      next = await decodeStep(next, context.length - 1);
-    }
-  }
-  await greedySteps?.return();
-  const finalChunk = text.finish();
-  reply += finalChunk.text;
-  if (finalChunk.text) onEvent({ type: 'final-text', text: finalChunk.text });
-  const decodeSeconds = (performance.now() - decodeStart) / 1000;
-  return {
+  const result = (stopReason: StopReason, promptTokenCount: number, promptMs: number, decodeSeconds: number): GenerationResult => ({
     text: reply,
     tokens: generated,
     stopReason,
@@ -123,5 +116,52 @@ export async function generate({ model, promptTokens, settings, onEvent, aborted
     promptTokensPerSecond: promptTokenCount / (promptMs / 1000),
     generatedTokensPerSecond: generated.length > 1 ? (generated.length - 1) / decodeSeconds : 0,
     contextShifts,
-  };
+  });
+  // A branch taken at the reply's last allowed token has nothing left to write.
+  if (maxNewTokens <= 0) return result('max-tokens', 0, 0, 0);
+
+  const promptStart = performance.now();
+  fitContext(nCtx);
+  let next = await step(context, 0, inspect);
+  const promptMs = performance.now() - promptStart;
+  const promptTokenCount = context.length;
+  onEvent({ type: 'prompt-done', promptTokens: promptTokenCount, ms: promptMs, ...(score && { score }) });
+
+  const decodeStart = performance.now();
+  let stopReason: StopReason = 'max-tokens';
+  for (;;) {
+    const { token, insight } = next;
+    if (token === END_OF_TEXT) {
+      stopReason = 'end-of-text';
+      break;
+    }
+    generated.push(token);
+    const chunk = text.push(token);
+    const added = newText(chunk.text);
+    reply += added;
+    onEvent({ type: 'token', token, text: added, piece: chunk.piece, ...(insight && { insight }) });
+    if (chunk.stopped) {
+      stopReason = 'stop-string';
+      break;
+    }
+    if (generated.length >= maxNewTokens) break;
+    if (aborted()) {
+      stopReason = 'aborted';
+      break;
+    }
+    context.push(token);
+    if (context.length > nCtx) {
+      // Out of room: keep the newest half and process it again from position 0.
+      fitContext(Math.floor(nCtx / 2));
+      next = await step(context, 0);
+    } else {
+      next = await decodeStep(token, context.length - 1);
+    }
+  }
+  await greedySteps?.return();
+  const finalChunk = text.finish();
+  const finalText = newText(finalChunk.text);
+  reply += finalText;
+  if (finalText) onEvent({ type: 'final-text', text: finalText });
+  return result(stopReason, promptTokenCount, promptMs, (performance.now() - decodeStart) / 1000);
 }

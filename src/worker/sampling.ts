@@ -31,7 +31,11 @@ export interface TokenDistribution {
 
 /** Picks the next token: `random` draws from `nextTokenDistribution`. */
 export function sampleToken(logits: Float32Array, context: readonly number[], settings: SamplingSettings, random: Random): number {
-  const { tokens, probabilities } = nextTokenDistribution(logits, context, settings);
+  return drawToken(nextTokenDistribution(logits, context, settings), random);
+}
+
+/** A token drawn from `distribution`. */
+export function drawToken({ tokens, probabilities }: TokenDistribution, random: Random): number {
   return tokens[drawIndex(probabilities, random)];
 }
 

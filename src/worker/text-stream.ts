@@ -9,6 +9,8 @@ export interface StreamChunk {
   text: string;
   /** A stop string appeared: `text` ends just before it and the reply is over. */
   stopped: boolean;
+  /** The text this token completes, before any is held back or cut: the token's share of the stream. */
+  piece: string;
 }
 
 export class TextStream {
@@ -34,7 +36,11 @@ export class TextStream {
     return this.release(this.utf8Decoder.decode(), true);
   }
 
-  private release(decoded: string, final: boolean): StreamChunk {
+  private release(piece: string, final: boolean): StreamChunk {
+    return { ...this.cut(piece, final), piece };
+  }
+
+  private cut(decoded: string, final: boolean): Omit<StreamChunk, 'piece'> {
     if (this.stopped) return { text: '', stopped: true };
     const text = this.heldBack + decoded;
     // Text already released never ends with the start of a stop string, so one can only be in `text`.

@@ -7,6 +7,7 @@ import { copyFileSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSy
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
+import { gpt2ConfigFromJson } from '../../scripts/hf-config.ts';
 import { decodeSafetensors } from '../../scripts/model-files.ts';
 import { DEMO_MODEL } from '../../src/models/demo-model.ts';
 import { encode } from '../../src/worker/tokenizer.ts';
@@ -55,6 +56,41 @@ describe('npm run logits', () => {
       expect(result.generated).toEqual(testCase.greedy_continuation);
     });
   }
+
+  it('adds the top tokens and the prompt log-probabilities with --top-k, within 1e-4 of a float64 reference, on both backends', async () => {
+    const modelFile = join(fixture, 'model.safetensors');
+    const reference = new ReferenceGpt2(gpt2ConfigFromJson(readFileSync(join(fixture, 'config.json'), 'utf8'), 'config.json'), decodeSafetensors(readFileSync(modelFile)).tensors);
+    const count = testCase.greedy_continuation.length;
+    const sequence = [...testCase.tokens, ...testCase.greedy_continuation];
+    // The reference's log-softmax after each position of the prompt and its continuation.
+    const logSoftmax = reference.logits(sequence).map((row) => {
+      const max = Math.max(...row);
+      const logSumExp = max + Math.log(row.reduce((sum, value) => sum + Math.exp(value - max), 0));
+      return Array.from(row, (value) => value - logSumExp);
+    });
+    for (const backend of ['webgpu', 'cpu']) {
+      const { code, lines } = await runLogits(['--model', modelFile, '--tokens', testCase.tokens.join(','), '--generate', String(count), '--top-k', '5', '--backend', backend]);
+      expect(code, lines.join('\n')).toBe(0);
+      const result = JSON.parse(lines[0]) as { top_k: [number, number][][]; prompt_logprobs: number[]; generated: number[] };
+      expect(result.generated).toEqual(testCase.greedy_continuation);
+      // After the last prompt token, then after each generated token.
+      expect(result.top_k).toHaveLength(count + 1);
+      result.top_k.forEach((top, step) => {
+        const row = logSoftmax[testCase.tokens.length - 1 + step];
+        const best = Array.from(row.keys()).sort((a, b) => row[b] - row[a] || a - b).slice(0, 5);
+        expect(top.map(([token]) => token), `${backend} step ${step}`).toEqual(best);
+        for (const [token, probability] of top) expect(Math.abs(probability - Math.exp(row[token])), `${backend} step ${step}`).toBeLessThan(1e-4);
+      });
+      expect(result.prompt_logprobs).toHaveLength(testCase.tokens.length - 1);
+      result.prompt_logprobs.forEach((logprob, i) => expect(Math.abs(logprob - logSoftmax[i][testCase.tokens[i + 1]]), `${backend} token ${i + 1}`).toBeLessThan(1e-4));
+    }
+  });
+
+  it('refuses --top-k outside 1-20 with one error line', async () => {
+    const { code, lines } = await runLogits(['--model', fixture, '--tokens', '464', '--top-k', '21']);
+    expect(code).not.toBe(0);
+    expect(lines).toEqual(['error: --top-k must be a whole number from 1 to 20, got "21"']);
+  });
 
   it('runs int8 weights on the CPU backend, within the int8 bound of the reference but not equal to it', async () => {
     const { code, lines } = await runLogits(['--model', join(fixture, 'model.safetensors'), '--tokens', testCase.tokens.join(','),

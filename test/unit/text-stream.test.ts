@@ -33,10 +33,17 @@ describe('partial UTF-8', () => {
     expect(joined(chunks) + stream.finish().text).toBe(text);
   });
 
+  it("gives each token's piece of the text before any is held back for a stop string", () => {
+    const { chunks } = streamText('a🤖 and then\nUser: more', ['\nUser:']);
+    const pieces = chunks.map((chunk) => chunk.piece).join('');
+    expect(pieces).toBe('a🤖 and then\nUser:');
+    expect(chunks.at(-2)!.piece).not.toBe(chunks.at(-2)!.text);
+  });
+
   it('gives U+FFFD at the end for a character that never completed', () => {
     const stream = new TextStream([]);
     expect(stream.push(encode('x🤖')[1]).text).toBe('');
-    expect(stream.finish()).toEqual({ text: '\uFFFD', stopped: false });
+    expect(stream.finish()).toMatchObject({ text: '\uFFFD', stopped: false });
   });
 });
 
@@ -86,13 +93,13 @@ describe('stop strings', () => {
     expect(lazy.text).toBe(' ');
     expect(dog.text).toBe('lazy dog');
     expect(texts.map((chunk) => chunk.text).join('')).toBe(text);
-    expect(stream.finish()).toEqual({ text: '', stopped: false });
+    expect(stream.finish()).toMatchObject({ text: '', stopped: false });
   });
 
   it('releases a held-back possible start of a stop string when the reply ends', () => {
     const { chunks, stream } = streamText('over the lazy', ['lazy cat', 'the end']);
     expect(joined(chunks)).toBe('over the ');
-    expect(stream.finish()).toEqual({ text: 'lazy', stopped: false });
+    expect(stream.finish()).toMatchObject({ text: 'lazy', stopped: false });
   });
 
   it('ignores empty stop strings', () => {
@@ -103,7 +110,7 @@ describe('stop strings', () => {
 
   it('gives no more text after stopping', () => {
     const { stream } = streamText(text, ['fox']);
-    expect(stream.push(encode(' more')[0])).toEqual({ text: '', stopped: true });
-    expect(stream.finish()).toEqual({ text: '', stopped: true });
+    expect(stream.push(encode(' more')[0])).toMatchObject({ text: '', stopped: true });
+    expect(stream.finish()).toMatchObject({ text: '', stopped: true });
   });
 });
