@@ -1,12 +1,15 @@
 // The conversation and the reply being generated: frames the prompt, streams the reply into the
-// conversation as tokens arrive, keeps the speed readout current and saves the conversation before,
-// during and after each reply.
+// conversation as tokens arrive (with what the model thought of each, and of the prompt), branches a
+// reply at one of its tokens into a new version, keeps the speed readout current and saves the
+// conversation before, during and after each reply.
 import type { ReactiveControllerHost } from 'lit';
-import type { ConversationFormat, GenerationEvent, GenerationResult } from '../worker/engine-api.ts';
+import type { ConversationFormat, GenerationEvent, GenerationResult, GenerationSettings } from '../worker/engine-api.ts';
 import { engineStopped, errorMessage, type AppEngine } from './app-engine.ts';
-import { newConversation, type ChatMessage, type Conversation, type ConversationStore } from './conversation-store.ts';
-import { framePrompt, replyText, type Turn } from './prompt-framing.ts';
+import { newConversation, type ChatMessage, type Conversation, type ConversationStore, type ReplyToken, type ReplyVersion } from './conversation-store.ts';
+import { framePrompt, replyText, type FramedPrompt, type FramingMode, type Turn } from './prompt-framing.ts';
+import { shownVersion, versionsOf, withNewVersion, withVersionChanged, withVersionShown } from './reply-versions.ts';
 import { generationSettings, randomSeed, type AppSettings } from './settings.ts';
+import { alignPieces } from './token-alignment.ts';
 
 export interface Speed {
   promptTokens: number;
@@ -39,6 +42,11 @@ export class ChatController {
 
   get canRegenerate(): boolean {
     return !this.generating && this.messages.at(-1)?.role === 'model';
+  }
+
+  /** One reply at a time: a branch waits for the reply being written. */
+  get canBranch(): boolean {
+    return !this.generating;
   }
 
   /** Shows the conversation saved last (a reply cut off by a closed tab comes back interrupted). */
@@ -89,40 +97,104 @@ export class ChatController {
     }
   }
 
+  /**
+   * Branches a reply at its token `tokenIndex`: a new version keeps the tokens before it, writes
+   * `alternative` (one of the tokens the model listed there) in its place, and goes on from there
+   * with the reply's own prompt and settings. The new version is shown; the old one stays.
+   */
+  async branch(replyId: string, tokenIndex: number, alternative: number, modelId: string, format: ConversationFormat): Promise<void> {
+    if (!this.canBranch) return;
+    const at = this.messages.findIndex((message) => message.id === replyId);
+    const reply = this.messages[at];
+    const prompt = this.messages[at - 1];
+    const insight = reply?.tokens?.[tokenIndex]?.insight;
+    const chance = insight?.top.find((each) => each.token === alternative);
+    if (reply?.role !== 'model' || prompt?.role !== 'user' || !reply.settings || !insight || !chance) return;
+    // The text the kept tokens wrote, as shown (token-alignment.ts), then the alternative's.
+    const keptText = reply.text.slice(0, alignPieces(reply.text, reply.tokens!.map((token) => token.piece))[tokenIndex].start) + chance.text;
+    const kept = [...reply.tokens!.slice(0, tokenIndex), { token: alternative, piece: chance.text, insight: { ...insight, probability: chance.probability } }];
+    this.setMessages(this.messages.map((message) => (message.id === replyId
+      ? withNewVersion(message, {
+        text: replyText(prompt.framing, keptText), status: 'pending', tokens: kept, modelId, branchedFrom: { version: shownVersion(message), tokenIndex },
+      })
+      : message)));
+    const target = { replyId, version: versionsOf(this.find(replyId)!).length - 1 };
+    const framed = this.frame(at - 1, format);
+    await this.generateInto(target, prompt.framing, framed.prompt, { ...reply.settings, inspect: true }, { text: keptText, tokens: kept });
+  }
+
+  /** Shows another version of a branched reply. */
+  async showVersion(replyId: string, index: number): Promise<void> {
+    this.setMessages(this.messages.map((message) => (message.id === replyId ? withVersionShown(message, index) : message)));
+    await this.save();
+  }
+
   /** Generates the model's reply to the last message, which is the user's. */
   private async reply(settings: AppSettings, modelId: string, format: ConversationFormat): Promise<void> {
-    const prompt = this.messages.at(-1);
+    const promptIndex = this.messages.length - 1;
+    const prompt = this.messages[promptIndex];
     if (prompt?.role !== 'user') return;
-    const history = this.messages.slice(0, -1).filter((message) => message.framing === 'chat').map(toTurn);
-    const framed = framePrompt(prompt.framing, history, prompt.text, settings.stopStrings, format);
-    const used = generationSettings(settings, framed.stopStrings, settings.randomSeed ? randomSeed() : settings.seed);
+    const framed = this.frame(promptIndex, format, settings.stopStrings);
+    // The engine looks inside every reply: what it thought of each token is kept with the reply.
+    const used = { ...generationSettings(settings, framed.stopStrings, settings.randomSeed ? randomSeed() : settings.seed), inspect: true };
     const now = Date.now();
     const replyId = crypto.randomUUID();
     const reply: ChatMessage = {
-      id: replyId, role: 'model', text: '', framing: prompt.framing, status: 'pending', modelId, settings: used, createdAt: now, updatedAt: now,
+      id: replyId, role: 'model', text: '', framing: prompt.framing, status: 'pending', modelId, settings: used, tokens: [], createdAt: now, updatedAt: now,
     };
     this.setMessages([...this.messages, reply]);
+    await this.generateInto({ replyId, version: 0 }, prompt.framing, framed.prompt, used, { text: '', tokens: [] }, prompt.id);
+  }
+
+  /** The prompt that asks for a reply to the user's message at `promptIndex`, with the chat before it. */
+  private frame(promptIndex: number, format: ConversationFormat, userStopStrings: readonly string[] = []): FramedPrompt {
+    const prompt = this.messages[promptIndex];
+    const history = this.messages.slice(0, promptIndex).filter((message) => message.framing === 'chat').map(toTurn);
+    return framePrompt(prompt.framing, history, prompt.text, userStopStrings, format);
+  }
+
+  /**
+   * Writes a reply into version `target.version` of reply `target.replyId` as the engine generates
+   * it. `start`: what the version already holds; its tokens are the reply's first, already chosen
+   * (a branch). `scoredId`: the user message whose prompt this pass reads, to keep its score on.
+   */
+  private async generateInto(
+    target: { replyId: string; version: number }, framing: FramingMode, prompt: string, settings: GenerationSettings,
+    start: { text: string; tokens: ReplyToken[] }, scoredId?: string,
+  ): Promise<void> {
     this.generating = true;
     this.speed = null;
     this.host.requestUpdate();
     await this.save();
 
-    let generated = '';
+    const update = (change: Partial<ReplyVersion>) => this.updateReply(target.replyId, target.version, change);
+    let generated = start.text;
+    const tokens = [...start.tokens];
+    let droppedTokens = 0;
     const meter = new SpeedMeter((speed) => (this.speed = speed));
     let lastSave = performance.now();
     // The events come through a message channel of their own, so the last ones can arrive after
     // the result. The result holds the whole text; an event applied after it would mark the
-    // finished reply as still being written.
+    // finished reply as still being written. Their tokens' insights are still kept.
     let settled = false;
+    let expectedTokens = Infinity;
     const onEvent = (event: GenerationEvent) => {
-      if (settled) return;
+      if (event.type === 'token') tokens.push({ token: event.token, piece: event.piece, ...(event.insight && { insight: event.insight }) });
+      if (settled) {
+        if (event.type !== 'token') return;
+        update({ tokens: [...tokens] });
+        if (tokens.length >= expectedTokens) void this.save();
+        return;
+      }
       meter.observe(event);
       // Every event that carries text adds to the reply; only token events count as tokens.
       if ('text' in event) generated += event.text;
+      if (event.type === 'prompt-done' && event.score && scoredId) this.updateMessage(scoredId, { promptScore: event.score });
       if (event.type === 'context-shift') {
-        this.updateReply(replyId, { droppedTokens: (this.find(replyId)?.droppedTokens ?? 0) + event.droppedTokens });
+        droppedTokens += event.droppedTokens;
+        update({ droppedTokens });
       } else {
-        this.updateReply(replyId, { text: replyText(prompt.framing, generated), status: 'streaming' });
+        update({ text: replyText(framing, generated), tokens: [...tokens], status: 'streaming' });
       }
       if (performance.now() - lastSave > STREAMING_SAVE_INTERVAL_MS) {
         lastSave = performance.now();
@@ -130,15 +202,17 @@ export class ChatController {
       }
     };
     try {
-      const result = await this.engine.generate(framed.prompt, used, onEvent).finally(() => (settled = true));
-      this.updateReply(replyId, { text: replyText(prompt.framing, result.text), status: 'done', stopReason: result.stopReason });
+      const replyStart = start.tokens.length > 0 ? start.tokens.map((token) => token.token) : undefined;
+      const result = await this.engine.generate(prompt, settings, onEvent, replyStart).finally(() => (settled = true));
+      expectedTokens = start.tokens.length + result.tokens.length;
+      update({ text: replyText(framing, start.text + result.text), tokens: [...tokens], status: 'done', stopReason: result.stopReason });
       this.speed = meter.finish(result);
     } catch (error) {
       if (engineStopped(error)) {
         // The app shows the engine's own notice; the reply says why it broke off and what to do.
-        this.updateReply(replyId, { status: 'interrupted', error: `${errorMessage(error)}, then press Regenerate` });
+        update({ status: 'interrupted', error: `${errorMessage(error)}, then press Regenerate` });
       } else {
-        this.updateReply(replyId, { status: 'error', error: errorMessage(error) });
+        update({ status: 'error', error: errorMessage(error) });
         this.onError(`GPT-2 could not reply: ${errorMessage(error)}`);
       }
     }
@@ -151,8 +225,13 @@ export class ChatController {
     return this.messages.find((message) => message.id === id);
   }
 
-  private updateReply(id: string, change: Partial<ChatMessage>): void {
+  private updateMessage(id: string, change: Partial<ChatMessage>): void {
     this.setMessages(this.messages.map((message) => (message.id === id ? { ...message, ...change, updatedAt: Date.now() } : message)));
+  }
+
+  /** Changes one version of a reply (the one shown, or one the user has switched away from). */
+  private updateReply(id: string, version: number, change: Partial<ReplyVersion>): void {
+    this.setMessages(this.messages.map((message) => (message.id === id ? { ...withVersionChanged(message, version, change), updatedAt: Date.now() } : message)));
   }
 
   /** A new array each time, so the components showing it see the change. */

@@ -1,12 +1,21 @@
 // The conversation as it is shown. Every piece of text, the model's included, goes in through Lit
 // text bindings, so markup in a reply shows as the characters it is made of and never runs.
 // In plain mode the model continues the user's text, so the two are shown as one passage.
+// Looking inside (`lookInside`), replies are drawn token by token (token-view.ts) under the key to
+// their shading, and messages show how the model scored them; a branched reply shows which of its
+// versions is on screen. What the user asks of a reply goes out as `reply-branch` and
+// `reply-version-show`, for the chat controller.
 import { css, html, LitElement, type PropertyValues } from 'lit';
 import { customElement, property, state } from 'lit/decorators.js';
 import type { StopReason } from '../worker/engine-api.ts';
 import type { ChatMessage } from './conversation-store.ts';
+import './probability-legend.ts';
+import './prompt-score-view.ts';
 import { MODEL_NAME } from './prompt-framing.ts';
+import { shownVersion } from './reply-versions.ts';
 import { controlStyles } from './shared-styles.ts';
+import './token-view.ts';
+import './version-switcher.ts';
 
 const STOP_REASONS: Record<StopReason, string> = {
   'end-of-text': 'GPT-2 ended the text',
@@ -49,6 +58,8 @@ export class ChatLog extends LitElement {
       padding: 0.25rem;
     }
     article {
+      /* What a reply's token view opens is placed within the reply's box. */
+      position: relative;
       max-width: 100%;
       padding: 0.6rem 0.85rem;
       border-radius: var(--radius-large);
@@ -67,10 +78,22 @@ export class ChatLog extends LitElement {
       max-width: min(48rem, 100%);
     }
     .who {
+      display: flex;
+      flex-wrap: wrap;
+      align-items: center;
+      justify-content: space-between;
+      gap: 0.2rem 0.75rem;
       margin: 0 0 0.2rem;
       font-size: 0.8rem;
       font-weight: 600;
       color: var(--text-muted);
+    }
+    .legend {
+      position: sticky;
+      top: 0;
+      z-index: 1;
+      padding: 0.3rem 0.25rem;
+      background: var(--background);
     }
     .text {
       margin: 0;
@@ -122,6 +145,10 @@ export class ChatLog extends LitElement {
   `];
 
   @property({ attribute: false }) messages: readonly ChatMessage[] = [];
+  /** Draw replies token by token, shaded by probability, and show the prompts' scores. */
+  @property({ type: Boolean }) lookInside = false;
+  /** Whether a reply may be branched now (a model is loaded and no reply is being written). */
+  @property({ type: Boolean }) canBranch = false;
 
   /** Whether the view is at the bottom: then it stays there as text arrives. Kept up to date by
    *  scrolling, not measured before each update, which would lay the page out an extra time. */
@@ -161,15 +188,18 @@ export class ChatLog extends LitElement {
         rendered.push(message.role === 'user' ? this.renderUser(message) : this.renderReply(message));
       }
     }
-    return html`<div class="messages">${rendered}</div>${announcement}`;
+    const legend = this.lookInside ? html`<probability-legend class="legend"></probability-legend>` : null;
+    return html`${legend}<div class="messages">${rendered}</div>${announcement}`;
   }
 
   protected override willUpdate(changed: PropertyValues<this>): void {
     const last = this.messages.at(-1);
-    if (changed.has('messages') && last?.role === 'model' && last.status === 'done' && last.id !== this.announcedId) {
+    // Each version of a reply is news once; showing another version again is not.
+    const lastId = last && `${last.id}:${last.versions?.length ?? 1}`;
+    if (changed.has('messages') && last?.role === 'model' && last.status === 'done' && lastId !== this.announcedId) {
       // A conversation restored from storage is not news; a reply finished now is.
       if (this.announcedId !== null || changed.get('messages')?.length) this.announcement = `${MODEL_NAME} replied: ${last.text}`;
-      this.announcedId = last.id;
+      this.announcedId = lastId!;
     }
   }
 
@@ -181,26 +211,58 @@ export class ChatLog extends LitElement {
     return html`<article class="user">
       <p class="who">You${message.framing === 'plain' ? ' (to continue)' : ''}</p>
       <p class="text" data-testid="user-message">${message.text}</p>
+      ${this.renderScore(message)}
     </article>`;
   }
 
   private renderReply(reply: ChatMessage) {
     return html`<article class="model" data-testid="reply-message">
-      <p class="who">${MODEL_NAME}</p>
-      <p class="text" data-testid="reply" aria-busy=${this.isWriting(reply)}>${reply.text}</p>
+      <p class="who">${MODEL_NAME}${this.renderVersions(reply)}</p>
+      <p class="text">${this.renderReplyText(reply)}</p>
       ${this.renderNotices(reply, reply.text)}
     </article>`;
   }
 
   private renderCompletion(prompt: ChatMessage, reply: ChatMessage) {
     return html`<article class="completion" data-testid="reply-message">
-      <p class="who">Your text, continued by ${MODEL_NAME}</p>
-      <p class="text"><span class="prompt-echo" data-testid="user-message">${prompt.text}</span><span
-          data-testid="reply"
-          aria-busy=${this.isWriting(reply)}
-        >${reply.text}</span></p>
+      <p class="who">Your text, continued by ${MODEL_NAME}${this.renderVersions(reply)}</p>
+      <p class="text"><span class="prompt-echo" data-testid="user-message">${prompt.text}</span>${this.renderReplyText(reply)}</p>
+      ${this.renderScore(prompt)}
       ${this.renderNotices(reply, prompt.text + reply.text)}
     </article>`;
+  }
+
+  /** The reply's text: token by token when looking inside and the engine said what it thought of them. */
+  private renderReplyText(reply: ChatMessage) {
+    if (this.lookInside && reply.tokens?.some((token) => token.insight)) {
+      return html`<token-view
+        .text=${reply.text}
+        .tokens=${reply.tokens}
+        .version=${shownVersion(reply)}
+        ?busy=${this.isWriting(reply) === 'true'}
+        ?canBranch=${this.canBranch}
+        @token-branch=${(event: CustomEvent<{ tokenIndex: number; token: number }>) =>
+          this.emit('reply-branch', { replyId: reply.id, tokenIndex: event.detail.tokenIndex, token: event.detail.token })}
+      ></token-view>`;
+    }
+    return html`<span data-testid="reply" aria-busy=${this.isWriting(reply)}>${reply.text}</span>`;
+  }
+
+  private renderVersions(reply: ChatMessage) {
+    if (!reply.versions || reply.versions.length < 2) return null;
+    return html`<version-switcher
+      .index=${shownVersion(reply)}
+      .count=${reply.versions.length}
+      @version-show=${(event: CustomEvent<{ index: number }>) => this.emit('reply-version-show', { replyId: reply.id, index: event.detail.index })}
+    ></version-switcher>`;
+  }
+
+  private renderScore(message: ChatMessage) {
+    return this.lookInside && message.promptScore ? html`<prompt-score-view .score=${message.promptScore}></prompt-score-view>` : null;
+  }
+
+  private emit(name: string, detail: object): void {
+    this.dispatchEvent(new CustomEvent(name, { detail }));
   }
 
   /** `text`: what Copy puts on the clipboard (in plain mode the whole passage, the user's text with it). */

@@ -1,8 +1,9 @@
 // Conversations kept in IndexedDB, so a reload (or a crash) loses nothing. The whole conversation
 // is one record, written before each reply starts, while it streams and when it ends; a reply
 // still marked pending or streaming when it is read back was cut off by the tab closing, and is
-// returned as interrupted.
-import type { GenerationSettings, StopReason } from '../worker/engine-api.ts';
+// returned as interrupted. Fields added since the first version are optional, so records saved
+// before them load as they are.
+import type { GenerationSettings, PromptScore, StopReason, TokenInsight } from '../worker/engine-api.ts';
 import type { FramingMode } from './prompt-framing.ts';
 
 export type MessageStatus =
@@ -13,6 +14,28 @@ export type MessageStatus =
   /** The tab closed (or crashed) while the reply was being written, or the engine's worker died (`error` says so). */
   | 'interrupted'
   | 'error';
+
+/** One token of a reply, kept so the reply can be looked inside and branched at it. */
+export interface ReplyToken {
+  token: number;
+  /** The token's own text (it may differ from what it added to the reply: see token-alignment.ts). */
+  piece: string;
+  /** What the model thought there; left out where the engine did not say. */
+  insight?: TokenInsight;
+}
+
+/** One version of a reply. A reply gets a second one when it is branched at a token. */
+export interface ReplyVersion {
+  text: string;
+  status: MessageStatus;
+  stopReason?: StopReason;
+  droppedTokens?: number;
+  error?: string;
+  tokens?: ReplyToken[];
+  modelId?: string;
+  /** The version it branched off, and the index of the token replaced there. */
+  branchedFrom?: { version: number; tokenIndex: number };
+}
 
 export interface ChatMessage {
   id: string;
@@ -31,6 +54,15 @@ export interface ChatMessage {
   /** Tokens dropped from the start of the context to make room while this reply was written. */
   droppedTokens?: number;
   error?: string;
+  /** The reply's tokens, as generated (the shown version's). */
+  tokens?: ReplyToken[];
+  /** A branched reply: all its versions, oldest first. The one shown, `version`, is also spread
+   *  over the message's own fields (text, status, tokens…), so what reads a message (the prompt
+   *  built from the history, the log) needs to know nothing of versions. */
+  versions?: ReplyVersion[];
+  version?: number;
+  /** User messages: the prompt as the model read it when it answered, scored by that pass. */
+  promptScore?: PromptScore;
 }
 
 export interface Conversation {
@@ -99,10 +131,16 @@ export class ConversationStore {
 function withInterruptedReplies(conversation: Conversation): Conversation {
   return {
     ...conversation,
-    messages: conversation.messages.map((message) =>
-      message.status === 'pending' || message.status === 'streaming' ? { ...message, status: 'interrupted' } : message,
-    ),
+    messages: conversation.messages.map((message) => {
+      const marked = stillWriting(message.status) ? { ...message, status: 'interrupted' as const } : message;
+      if (!marked.versions) return marked;
+      return { ...marked, versions: marked.versions.map((version) => (stillWriting(version.status) ? { ...version, status: 'interrupted' as const } : version)) };
+    }),
   };
+}
+
+function stillWriting(status: MessageStatus | undefined): boolean {
+  return status === 'pending' || status === 'streaming';
 }
 
 function settled<T>(request: IDBRequest<T>): Promise<T> {

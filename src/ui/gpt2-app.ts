@@ -203,7 +203,14 @@ export class Gpt2App extends LitElement {
       <main>
         <error-list .errors=${this.errors} @error-dismiss=${(event: CustomEvent<{ id: number }>) => this.dismissError(event.detail.id)}></error-list>
         ${chat.messages.length === 0 ? this.renderIntro() : null}
-        <chat-log .messages=${chat.messages}></chat-log>
+        <chat-log
+          .messages=${chat.messages}
+          ?lookInside=${this.settings.lookInside}
+          ?canBranch=${chat.canBranch && models.state === 'ready'}
+          @reply-branch=${(event: CustomEvent<{ replyId: string; tokenIndex: number; token: number }>) =>
+            this.withModel((modelId) => chat.branch(event.detail.replyId, event.detail.tokenIndex, event.detail.token, modelId, models.conversationFor(modelId)))}
+          @reply-version-show=${(event: CustomEvent<{ replyId: string; index: number }>) => void chat.showVersion(event.detail.replyId, event.detail.index)}
+        ></chat-log>
         <prompt-box
           .generating=${chat.generating}
           .canRegenerate=${chat.canRegenerate}

@@ -10,6 +10,7 @@ import { controlStyles } from './shared-styles.ts';
 
 type NumberSetting = 'temperature' | 'topK' | 'topP' | 'repetitionPenalty' | 'maxNewTokens' | 'seed';
 type ChoiceSetting = 'framing' | 'backend' | 'weightsDtype';
+type ToggleSetting = 'lookInside';
 
 interface NumberField {
   name: NumberSetting;
@@ -27,7 +28,7 @@ const NUMBER_FIELDS: readonly NumberField[] = [
 ];
 
 /** The settings people change often, one tap away beside the prompt box. */
-export const QUICK_SETTINGS = ['framing', 'temperature', 'maxNewTokens'] as const satisfies readonly (keyof AppSettings)[];
+export const QUICK_SETTINGS = ['framing', 'temperature', 'maxNewTokens', 'lookInside'] as const satisfies readonly (keyof AppSettings)[];
 /** The others, in the settings drawer. */
 export const MORE_SETTINGS = ['topK', 'topP', 'repetitionPenalty', 'seed', 'stopStrings', 'backend', 'weightsDtype', 'hubUrl'] as const satisfies readonly (keyof AppSettings)[];
 
@@ -106,6 +107,19 @@ export class SettingsPanel extends LitElement {
       :host([compact]) .error {
         grid-column: 1 / -1;
       }
+      button.toggle {
+        display: inline-flex;
+        align-items: center;
+        gap: 0.3rem;
+        padding: 0.3rem 0.7rem;
+        font-size: 0.85rem;
+      }
+      button.toggle[aria-pressed='true'] {
+        background: var(--accent);
+        border-color: var(--accent);
+        color: var(--on-accent);
+      }
+
     `,
   ];
 
@@ -204,6 +218,12 @@ export class SettingsPanel extends LitElement {
           ></textarea>`,
           true,
         );
+      case 'lookInside':
+        return this.toggle(
+          'lookInside',
+          'Probabilities',
+          'Shades each token of a reply by how likely the model thought it. Hover, focus or tap a token for the tokens it could have written instead, and choose one to branch the reply there. Messages get their perplexity.',
+        );
       case 'hubUrl':
         return this.field(
           'hubUrl',
@@ -233,6 +253,24 @@ export class SettingsPanel extends LitElement {
       ${control}
       <p class="help ${this.compact ? 'visually-hidden' : ''}" id=${`${id}-help`}>${help}</p>
       ${error ? html`<p class="error" id=${`${id}-error`} role="alert" data-testid="settings-error">${error}</p>` : null}
+    </div>`;
+  }
+
+  /** A button pressed while the setting is on (and ticked, so that reads without colour); its text is its label. */
+  private toggle(name: ToggleSetting, label: string, help: string) {
+    const id = kebab(name);
+    const on = this.settings[name];
+    return html`<div class="field">
+      <button
+        type="button"
+        class="toggle"
+        data-testid=${`settings-${id}`}
+        aria-pressed=${on ? 'true' : 'false'}
+        aria-describedby=${`${id}-help`}
+        title=${help}
+        @click=${() => this.change({ [name]: !on })}
+      >${on ? html`<span aria-hidden="true">✓</span>` : null}${label}</button>
+      <p class="help ${this.compact ? 'visually-hidden' : ''}" id=${`${id}-help`}>${help}</p>
     </div>`;
   }
 

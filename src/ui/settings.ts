@@ -23,6 +23,8 @@ export interface AppSettings {
   weightsDtype: WeightsDtype | 'auto';
   /** Where catalog models are downloaded from: the HF hub or a mirror with the same layout. */
   hubUrl: string;
+  /** Look inside the replies: tokens shaded by probability, their alternatives, the prompt's scores. */
+  lookInside: boolean;
 }
 
 export const DEFAULT_SETTINGS: Readonly<AppSettings> = {
@@ -38,6 +40,7 @@ export const DEFAULT_SETTINGS: Readonly<AppSettings> = {
   backend: 'auto',
   weightsDtype: 'auto',
   hubUrl: DEFAULT_HUB_URL,
+  lookInside: false,
 };
 
 const SEED_MAX = 2 ** 32 - 1;

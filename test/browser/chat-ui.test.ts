@@ -1,7 +1,8 @@
 // The app's UI in real Chromium, against a stand-in engine (the real one is tested through its
 // worker elsewhere; here only what the UI does with the engine's answers matters): model choice,
 // download progress, sending with Enter, streaming, Stop, markup shown as text, settings kept,
-// errors shown, the conversation restored after a reload.
+// errors shown, the conversation restored after a reload; looking inside a reply: its tokens
+// coloured by probability, their alternatives by pointer and keyboard, branching and its versions.
 import { afterEach, expect, it, vi } from 'vitest';
 import { page, userEvent } from 'vitest/browser';
 import type {
@@ -15,6 +16,9 @@ import type {
   LoadOptions,
   ModelInfo,
   ModelSource,
+  PromptScore,
+  TokenChance,
+  TokenInsight,
 } from '../../src/worker/engine-api.ts';
 import type { AppDialog } from '../../src/ui/app-dialog.ts';
 import type { AppEngine } from '../../src/ui/app-engine.ts';
@@ -67,7 +71,7 @@ class FakeEngine implements AppEngine {
   loaded: ModelInfo | null = null;
   loads: { source: ModelSource; options: LoadOptions }[] = [];
   downloads: DownloadRequest[] = [];
-  generations: { prompt: string; settings: GenerationSettings }[] = [];
+  generations: { prompt: string; settings: GenerationSettings; replyStart?: number[] }[] = [];
   aborts = 0;
   cancels = 0;
   deletes: string[] = [];
@@ -124,8 +128,8 @@ class FakeEngine implements AppEngine {
     return this.loaded;
   };
 
-  generate = (prompt: string, settings: GenerationSettings, onEvent: (event: GenerationEvent) => void) => {
-    this.generations.push({ prompt, settings });
+  generate = (prompt: string, settings: GenerationSettings, onEvent: (event: GenerationEvent) => void, replyStart?: number[]) => {
+    this.generations.push({ prompt, settings, ...(replyStart && { replyStart }) });
     this.onEvent = onEvent;
     return new Promise<GenerationResult>((resolve, reject) => (this.generation = { resolve, reject }));
   };
@@ -139,17 +143,23 @@ class FakeEngine implements AppEngine {
   /** Sends the prompt-done event and one token event per piece of text. */
   stream(...texts: string[]): void {
     if (this.generations.length > 0 && texts.length > 0) this.emit({ type: 'prompt-done', promptTokens: 12, ms: 40 });
-    for (const [index, text] of texts.entries()) this.emit({ type: 'token', token: 100 + index, text });
+    for (const [index, text] of texts.entries()) this.emit({ type: 'token', token: 100 + index, text, piece: text });
+  }
+
+  /** As the engine looking inside does: prompt-done with the prompt's score, then each token with its insight. */
+  streamInspected(score: PromptScore | undefined, tokens: readonly TokenChance[]): void {
+    this.emit({ type: 'prompt-done', promptTokens: score?.tokens.length ?? 12, ms: 40, ...(score && { score }) });
+    for (const chance of tokens) this.emit({ type: 'token', token: chance.token, text: chance.text, piece: chance.text, insight: insightFor(chance) });
   }
 
   emit(event: GenerationEvent): void {
     this.onEvent!(event);
   }
 
-  finishGeneration(text: string, stopReason: GenerationResult['stopReason'] = 'stop-string'): void {
+  finishGeneration(text: string, stopReason: GenerationResult['stopReason'] = 'stop-string', tokens = [1, 2, 3, 4]): void {
     this.generation!.resolve({
       text,
-      tokens: [1, 2, 3, 4],
+      tokens,
       stopReason,
       promptTokens: 12,
       promptTokensPerSecond: 300,
@@ -172,6 +182,17 @@ class FakeEngine implements AppEngine {
     this.cached.push(model);
     this.download_!.resolve(model);
   }
+}
+
+/**
+ * What a stand-in model thought at a token: the token at its probability, three others sharing
+ * what is left (halving), and the distribution sampled from, sharpened as a low temperature does.
+ */
+function insightFor(written: TokenChance): TokenInsight {
+  const others = [1, 2, 3].map((rank) => ({ token: written.token * 10 + rank, text: ` other${rank}`, probability: (1 - written.probability) / 2 ** rank }));
+  const top = [written, ...others].sort((a, b) => b.probability - a.probability);
+  const squares = top.reduce((sum, chance) => sum + chance.probability ** 2, 0);
+  return { probability: written.probability, top, sampled: top.map((chance) => ({ ...chance, probability: chance.probability ** 2 / squares })) };
 }
 
 interface Mounted {
@@ -545,4 +566,240 @@ it('restores the conversation after a reload, with the reply that was being writ
   // The last model used is loaded again.
   await expect.poll(() => app.getAttribute('model-state')).toBe('ready');
   expect(reloadEngine.loads[0].source).toEqual({ kind: 'cached', id: 'gpt2' });
+});
+
+/** A reply as a stand-in model looking inside writes it: each token with its probability. */
+const ONCE_UPON: readonly TokenChance[] = [
+  { token: 101, text: ' Once', probability: 0.9 },
+  { token: 102, text: ' upon', probability: 0.5 },
+  { token: 103, text: ' a', probability: 0.05 },
+  { token: 104, text: ' time', probability: 0.004 },
+];
+
+const tokens = () => page.getByTestId('token');
+const alternativesPanel = () => page.getByTestId('token-alternatives');
+const alternativeButtons = () => page.getByTestId('alternative').elements() as HTMLButtonElement[];
+
+/** The focused element, looking inside shadow roots. */
+function focused(): HTMLElement | null {
+  let element = document.activeElement;
+  while (element?.shadowRoot?.activeElement) element = element.shadowRoot.activeElement;
+  return element as HTMLElement | null;
+}
+
+/** Sends `text`; the stand-in replies with `words`, looking inside, and finishes. */
+async function replyWith(engine: FakeEngine, text: string, words: readonly TokenChance[], score?: PromptScore): Promise<void> {
+  await send(engine, text);
+  engine.streamInspected(score, words);
+  engine.finishGeneration(words.map((word) => word.text).join(''), 'end-of-text', words.map((word) => word.token));
+  await expect.poll(() => document.querySelector('gpt2-app')!.hasAttribute('generating')).toBe(false);
+}
+
+/** Turns colouring by probability on with its button beside the prompt box. */
+async function colourByProbability(): Promise<void> {
+  const toggle = page.getByTestId('settings-look-inside');
+  await expect.element(toggle).toHaveAttribute('aria-pressed', 'false');
+  await userEvent.click(toggle);
+  await expect.element(toggle).toHaveAttribute('aria-pressed', 'true');
+}
+
+it('colours each token of a reply by its probability when asked, under a legend, and remembers the choice', async () => {
+  const { engine, settingsKey, databaseName, unmount } = await mountWithModel();
+  await replyWith(engine, 'Tell me a story', ONCE_UPON);
+  // Every reply is generated looking inside; it shows as plain text until colouring is on.
+  expect(engine.generations[0].settings.inspect).toBe(true);
+  await expect.element(replies()).toHaveTextContent('Once upon a time');
+  expect(tokens().query()).toBeNull();
+  expect(page.getByTestId('probability-legend').query()).toBeNull();
+
+  await colourByProbability();
+  const legend = page.getByTestId('probability-legend');
+  await expect.element(legend).toBeVisible();
+  expect(replies().element().textContent).toBe('Once upon a time');
+  expect(tokens().elements().map((token) => token.textContent)).toEqual(['Once', ' upon', ' a', ' time']);
+  // Not by colour alone: each token's name says how likely it was.
+  expect(tokens().elements().map((token) => token.getAttribute('aria-label'))).toEqual(['Once, 90.0%', 'upon, 50.0%', 'a, 5.0%', 'time, 0.40%']);
+  // Four probabilities in four of the legend's ranges: four shades, each the one the legend gives its range.
+  const shade = (element: Element) => getComputedStyle(element).backgroundColor;
+  const swatches = [...legend.element().querySelectorAll('.swatch')];
+  const shadeOf = (range: string) => shade(swatches.find((swatch) => swatch.textContent === range)!);
+  expect(tokens().elements().map(shade)).toEqual([shadeOf('70% or more'), shadeOf('30–70%'), shadeOf('1–10%'), shadeOf('under 1%')]);
+  expect(new Set(tokens().elements().map(shade)).size).toBe(4);
+
+  unmount();
+  const reloaded = new FakeEngine();
+  reloaded.cached = [SAVED_GPT2];
+  await mount(reloaded, { settingsKey, databaseName });
+  await expect.element(page.getByTestId('settings-look-inside')).toHaveAttribute('aria-pressed', 'true');
+  await expect.poll(() => tokens().elements().map((token) => token.getAttribute('aria-label'))).toEqual(['Once, 90.0%', 'upon, 50.0%', 'a, 5.0%', 'time, 0.40%']);
+});
+
+it("shows a token's alternatives while the pointer is on it, keeps them on a click, and closes them with Escape", async () => {
+  const { engine } = await mountWithModel();
+  await replyWith(engine, 'Tell me a story', ONCE_UPON);
+  await colourByProbability();
+  expect(alternativesPanel().query()).toBeNull();
+
+  await userEvent.hover(tokens().nth(1));
+  await expect.element(alternativesPanel()).toBeVisible();
+  await expect.element(page.getByTestId('written-probability')).toHaveTextContent('50.0%');
+  // The three others the stand-in model liked there, likeliest first, each with its probability
+  // under the model and under the sharpened distribution it sampled from.
+  const others = insightFor(ONCE_UPON[1]);
+  expect(alternativeButtons().map((button) => Number(button.dataset.token))).toEqual(others.top.filter((chance) => chance.token !== 102).map((chance) => chance.token));
+  for (const button of alternativeButtons()) {
+    const token = Number(button.dataset.token);
+    const model = others.top.find((chance) => chance.token === token)!.probability;
+    const sampled = others.sampled.find((chance) => chance.token === token)!.probability;
+    expect(button.textContent).toContain(`${(model * 100).toFixed(1)}%`);
+    expect(button.textContent).toContain(`${(sampled * 100).toFixed(1)}%`);
+  }
+  await userEvent.unhover(tokens().nth(1));
+  await expect.poll(() => alternativesPanel().query()).toBeNull();
+
+  await userEvent.click(tokens().nth(1));
+  await expect.element(alternativesPanel()).toBeVisible();
+  // Kept open: neither another token under the pointer nor the pointer leaving replaces it.
+  await userEvent.hover(tokens().nth(3));
+  await userEvent.unhover(tokens().nth(3));
+  await new Promise((resolve) => setTimeout(resolve, 500));
+  await expect.element(page.getByTestId('written-probability')).toHaveTextContent('50.0%');
+  await userEvent.keyboard('{Escape}');
+  await expect.poll(() => alternativesPanel().query()).toBeNull();
+
+  // A second click on the same token closes them too.
+  await userEvent.click(tokens().nth(2));
+  await expect.element(page.getByTestId('written-probability')).toHaveTextContent('5.0%');
+  await userEvent.click(tokens().nth(2));
+  await expect.poll(() => alternativesPanel().query()).toBeNull();
+});
+
+it('reaches the tokens with one Tab, moves with the arrow keys, opens the alternatives with Enter and goes back with Escape', async () => {
+  const { engine } = await mountWithModel();
+  await replyWith(engine, 'Tell me a story', ONCE_UPON);
+  await colourByProbability();
+  document.querySelector('gpt2-app')!.shadowRoot!.querySelector<HTMLElement>('chat-log')!.focus();
+
+  await userEvent.tab();
+  expect(focused()?.dataset.testid).toBe('token');
+  expect(focused()?.dataset.index).toBe('0');
+  await expect.element(page.getByTestId('written-probability')).toHaveTextContent('90.0%');
+  await userEvent.keyboard('{ArrowRight}');
+  expect(focused()?.dataset.index).toBe('1');
+  await expect.element(page.getByTestId('written-probability')).toHaveTextContent('50.0%');
+  await userEvent.keyboard('{End}');
+  expect(focused()?.dataset.index).toBe('3');
+  await userEvent.keyboard('{Home}{ArrowRight}');
+  expect(focused()?.dataset.index).toBe('1');
+
+  await userEvent.keyboard('{Enter}');
+  await expect.poll(() => focused()?.dataset.testid).toBe('alternative');
+  const first = focused()!.dataset.token;
+  await userEvent.keyboard('{ArrowDown}');
+  expect(focused()?.dataset.token).not.toBe(first);
+  await userEvent.keyboard('{Escape}');
+  expect(focused()?.dataset.index).toBe('1');
+  await expect.poll(() => alternativesPanel().query()).toBeNull();
+
+  // The tokens are one stop: the next Tab leaves them.
+  await userEvent.tab();
+  expect(focused()?.dataset.testid).toBe('copy-reply');
+  expect(alternativesPanel().query()).toBeNull();
+});
+
+it('branches a reply at a token: keeps what came before, writes the alternative, goes on from there, and keeps both versions', async () => {
+  const { engine, settingsKey, databaseName, unmount } = await mountWithModel();
+  await replyWith(engine, 'Tell me a story', ONCE_UPON);
+  await colourByProbability();
+  await userEvent.click(tokens().nth(2));
+  const [alternative] = alternativeButtons();
+  const chosen = insightFor(ONCE_UPON[2]).top.find((chance) => chance.token === Number(alternative.dataset.token))!;
+  await userEvent.click(alternative);
+
+  await expect.poll(() => engine.generations.length).toBe(2);
+  // The engine goes on after the kept tokens and the alternative, from the same prompt and settings.
+  expect(engine.generations[1].replyStart).toEqual([ONCE_UPON[0].token, ONCE_UPON[1].token, chosen.token]);
+  expect(engine.generations[1].prompt).toBe(engine.generations[0].prompt);
+  expect(engine.generations[1].settings).toEqual(engine.generations[0].settings);
+  await expect.element(page.getByTestId('version-label')).toHaveTextContent('2 of 2');
+  await expect.poll(() => replies().element().textContent).toBe(`Once upon${chosen.text}`);
+  // One reply at a time: the alternatives cannot branch while this one is written.
+  await userEvent.click(tokens().nth(0));
+  expect(alternativeButtons().length).toBeGreaterThan(0);
+  expect(alternativeButtons().every((button) => button.disabled)).toBe(true);
+  await userEvent.keyboard('{Escape}');
+
+  const more: TokenChance[] = [{ token: 201, text: ' there', probability: 0.3 }, { token: 202, text: ' lived', probability: 0.2 }];
+  engine.streamInspected(undefined, more);
+  engine.finishGeneration(' there lived', 'end-of-text', [201, 202]);
+  const branched = `Once upon${chosen.text} there lived`;
+  await expect.poll(() => replies().element().textContent).toBe(branched);
+  expect(tokens().elements().map((token) => token.textContent)).toEqual(['Once', ' upon', chosen.text, ' there', ' lived']);
+  // The alternative stands in the token's place with its own probability there.
+  expect(tokens().nth(2).element().getAttribute('aria-label')).toBe(`${chosen.text.trim()}, ${(chosen.probability * 100).toFixed(1)}%`);
+
+  await userEvent.click(page.getByTestId('previous-version'));
+  await expect.element(page.getByTestId('version-label')).toHaveTextContent('1 of 2');
+  expect(replies().element().textContent).toBe('Once upon a time');
+  await userEvent.click(page.getByTestId('next-version'));
+  await expect.element(page.getByTestId('version-label')).toHaveTextContent('2 of 2');
+  expect(replies().element().textContent).toBe(branched);
+
+  // Both versions come back after a reload, each with its tokens.
+  unmount();
+  const reloaded = new FakeEngine();
+  reloaded.cached = [SAVED_GPT2];
+  await mount(reloaded, { settingsKey, databaseName });
+  await expect.element(page.getByTestId('version-label')).toHaveTextContent('2 of 2');
+  await expect.poll(() => replies().element().textContent).toBe(branched);
+  await userEvent.click(page.getByTestId('previous-version'));
+  await expect.poll(() => replies().element().textContent).toBe('Once upon a time');
+  expect(tokens().elements().map((token) => token.getAttribute('aria-label'))).toEqual(['Once, 90.0%', 'upon, 50.0%', 'a, 5.0%', 'time, 0.40%']);
+
+  // The conversation goes on from the version shown.
+  await expect.poll(() => document.querySelector('gpt2-app')!.getAttribute('model-state')).toBe('ready');
+  await send(reloaded, 'And then?');
+  expect(reloaded.generations[0].prompt).toContain('GPT-2: Once upon a time\nUser: And then?');
+});
+
+it("shows how surprising the model found the prompt: its perplexity, and each token's id and surprisal", async () => {
+  const { engine } = await mountWithModel();
+  const score: PromptScore = { tokens: [464, 3797, 318], pieces: ['The', ' cat', ' is'], surprisal: [2.5, 4.1] };
+  await replyWith(engine, 'The cat is', ONCE_UPON, score);
+  expect(page.getByTestId('perplexity').query()).toBeNull();
+
+  await colourByProbability();
+  const perplexity = Math.exp((2.5 + 4.1) / 2);
+  await expect.element(page.getByTestId('perplexity')).toHaveTextContent(`Perplexity ${perplexity.toPrecision(3)} over 2 tokens`);
+  const toggle = page.getByTestId('prompt-tokens-toggle');
+  await expect.element(toggle).toHaveAttribute('aria-expanded', 'false');
+  await userEvent.click(toggle);
+  await expect.element(toggle).toHaveAttribute('aria-expanded', 'true');
+  const items = [...page.getByTestId('prompt-tokens').element().querySelectorAll('li')].map((item) => item.textContent!.replace(/\s+/g, ' ').trim());
+  expect(items).toHaveLength(3);
+  expect(items[0]).toMatch(/^“The” id 464 · – not scored$/);
+  expect(items[1]).toMatch(/^“ cat” id 3797 · 2\.50 nats of surprisal$/);
+  expect(items[2]).toMatch(/^“ is” id 318 · 4\.10 nats of surprisal$/);
+});
+
+it('shows a reply saved before tokens were kept as it was, with colouring on', async () => {
+  const databaseName = `chat-ui-${crypto.randomUUID()}`;
+  const older = await ConversationStore.open(databaseName);
+  const now = Date.now();
+  await older.save({
+    id: crypto.randomUUID(), createdAt: now, updatedAt: now, messages: [
+      { id: crypto.randomUUID(), role: 'user', text: 'Hello', framing: 'chat', createdAt: now, updatedAt: now },
+      { id: crypto.randomUUID(), role: 'model', text: 'Hi there', framing: 'chat', createdAt: now, updatedAt: now, status: 'done', stopReason: 'stop-string' },
+    ],
+  });
+  older.close();
+  const engine = new FakeEngine();
+  engine.cached = [SAVED_GPT2];
+  await mount(engine, { databaseName });
+  await colourByProbability();
+  await expect.element(page.getByTestId('probability-legend')).toBeVisible();
+  expect(replies().element().textContent).toBe('Hi there');
+  expect(tokens().query()).toBeNull();
+  expect(page.getByTestId('perplexity').query()).toBeNull();
+  expect(page.getByTestId('version-label').query()).toBeNull();
 });

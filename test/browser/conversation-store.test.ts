@@ -1,5 +1,6 @@
 // The conversation in real IndexedDB: what one store instance saves, a new one (a reload) reads
-// back; a reply that was still being written comes back interrupted; clearing removes it.
+// back, what the model thought of each token and a branched reply's versions included; a reply (or
+// a version of one) that was still being written comes back interrupted; clearing removes it.
 import { afterEach, expect, it } from 'vitest';
 import { ConversationStore, newConversation, type ChatMessage, type Conversation } from '../../src/ui/conversation-store.ts';
 
@@ -113,4 +114,40 @@ it('clears a conversation: it is gone from a new instance too, which starts a ne
   const current = await reopened.current();
   expect(current.id).not.toBe(conversation.id);
   expect(current.messages).toEqual([]);
+});
+
+it('keeps what the model thought: the tokens of every version of a reply with their insights, and the prompt\'s score', async () => {
+  const name = freshName();
+  const insight = {
+    probability: 0.25,
+    top: [{ token: 11, text: ',', probability: 0.5 }, { token: 13, text: '.', probability: 0.25 }],
+    sampled: [{ token: 11, text: ',', probability: 0.8 }, { token: 13, text: '.', probability: 0.2 }],
+  };
+  const first = { text: 'Hi.', status: 'done' as const, stopReason: 'end-of-text' as const, tokens: [{ token: 17250, piece: 'Hi' }, { token: 13, piece: '.', insight }] };
+  const second = { text: 'Hi,', status: 'done' as const, stopReason: 'max-tokens' as const, tokens: [{ token: 17250, piece: 'Hi' }, { token: 11, piece: ',', insight: { ...insight, probability: 0.5 } }], branchedFrom: { version: 0, tokenIndex: 1 } };
+  const saved = conversationWith(
+    message('user', 'Hello', { promptScore: { tokens: [15496, 13], pieces: ['Hello', '.'], surprisal: [3.25] } }),
+    message('model', second.text, { status: 'done', stopReason: 'max-tokens', tokens: second.tokens, versions: [first, second], version: 1 }),
+  );
+  const store = await openStore(name);
+  await store.save(saved);
+  store.close();
+
+  expect(await (await openStore(name)).current()).toEqual(saved);
+});
+
+it('returns a version still being written as interrupted, whichever version is shown', async () => {
+  const name = freshName();
+  const done = { text: 'Done', status: 'done' as const };
+  const saved = conversationWith(
+    message('user', 'Go'),
+    message('model', 'Done', { status: 'done', versions: [done, { text: 'Half', status: 'streaming' }], version: 0 }),
+  );
+  const store = await openStore(name);
+  await store.save(saved);
+  store.close();
+
+  const [, reply] = (await (await openStore(name)).current()).messages;
+  expect(reply.status).toBe('done');
+  expect(reply.versions!.map((version) => version.status)).toEqual(['done', 'interrupted']);
 });
