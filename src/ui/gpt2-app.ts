@@ -27,6 +27,8 @@ import { MORE_SETTINGS, QUICK_SETTINGS } from './settings-panel.ts';
 import { validateSettings, type AppSettings, type SettingsStore } from './settings.ts';
 import './speed-readout.ts';
 
+type DialogId = 'models' | 'settings';
+
 /** The model list: the built-in demo first, then the hub's checkpoints, smallest first. */
 const MODEL_CHOICES: readonly ModelChoice[] = [DEMO_MODEL, ...MODEL_CATALOG];
 /** What the demo model's note suggests instead: the smallest real GPT-2. */
@@ -116,6 +118,8 @@ export class Gpt2App extends LitElement {
 
   @state() private settings!: AppSettings;
   @state() private errors: AppError[] = [];
+  /** The dialogs opened so far; a dialog's content stays rendered once it has been (a half-typed field survives closing it). */
+  @state() private opened = new Set<DialogId>();
   private models!: ModelController;
   private chat!: ChatController;
   private nextErrorId = 1;
@@ -197,8 +201,8 @@ export class Gpt2App extends LitElement {
         .state=${models.state}
         .pendingLabel=${pendingLabel}
         .download=${models.download}
-        @models-open=${() => this.dialog('models').show()}
-        @settings-open=${() => this.dialog('settings').show()}
+        @models-open=${() => this.openDialog('models')}
+        @settings-open=${() => this.openDialog('settings')}
       ></app-header>
       <main>
         <error-list .errors=${this.errors} @error-dismiss=${(event: CustomEvent<{ id: number }>) => this.dismissError(event.detail.id)}></error-list>
@@ -227,31 +231,41 @@ export class Gpt2App extends LitElement {
         <settings-panel compact aria-label="Quick settings" role="group" .fields=${QUICK_SETTINGS} .settings=${this.settings} @settings-change=${this.onSettingsChange}></settings-panel>
         <speed-readout .speed=${chat.speed}></speed-readout>
       </main>
-      <app-dialog id="models" heading="Model">
-        <model-summary .model=${models.model} .label=${this.labelFor(models.modelId)} .state=${models.state} .pendingLabel=${pendingLabel} .loadProgress=${models.loadProgress}></model-summary>
-        <model-picker
-          .catalog=${MODEL_CHOICES}
-          .cached=${models.cached}
-          .selectedId=${models.pendingId ?? models.modelId}
-          .loadedId=${models.modelId}
-          .loadedName=${models.model?.name ?? ''}
-          .download=${models.download}
-          .storage=${models.storage}
-          .notice=${models.notice}
-          ?disabled=${models.busy || chat.generating}
-          @model-choose=${(event: CustomEvent<{ id: string }>) => this.fromModelList(() => models.choose(event.detail.id, this.settings))}
-          @url-choose=${(event: CustomEvent<{ url: string }>) => this.fromModelList(() => models.chooseUrl(event.detail.url, this.settings))}
-          @hub-repo-open=${(event: CustomEvent<{ name: string; conversation: ConversationFormat }>) =>
-            this.fromModelList(() => models.chooseHubRepo(event.detail.name, event.detail.conversation, this.settings))}
-          @files-open=${(event: CustomEvent<{ files: File[] }>) => this.fromModelList(() => models.openFiles(event.detail.files, this.settings))}
-          @model-delete=${(event: CustomEvent<{ id: string }>) => void models.remove(event.detail.id)}
-          @download-cancel=${() => void models.cancelDownload()}
-        ></model-picker>
-      </app-dialog>
-      <app-dialog id="settings" heading="Settings">
-        <p class="note">Mode, temperature and max new tokens are beside the prompt box.</p>
-        <settings-panel .fields=${MORE_SETTINGS} .settings=${this.settings} @settings-change=${this.onSettingsChange}></settings-panel>
-      </app-dialog>`;
+      <app-dialog id="models" heading="Model">${this.opened.has('models') ? this.renderModelList() : null}</app-dialog>
+      <app-dialog id="settings" heading="Settings">${this.opened.has('settings') ? this.renderSettings() : null}</app-dialog>`;
+  }
+
+  /** The model list's content: rendered from its first opening on, so that starting the app renders the conversation alone. */
+  private renderModelList() {
+    const models = this.models;
+    const chat = this.chat;
+    const pendingLabel = this.labelFor(models.pendingId);
+    return html`<model-summary .model=${models.model} .label=${this.labelFor(models.modelId)} .state=${models.state} .pendingLabel=${pendingLabel} .loadProgress=${models.loadProgress}></model-summary>
+      <model-picker
+        .catalog=${MODEL_CHOICES}
+        .cached=${models.cached}
+        .selectedId=${models.pendingId ?? models.modelId}
+        .loadedId=${models.modelId}
+        .loadedName=${models.model?.name ?? ''}
+        .download=${models.download}
+        .storage=${models.storage}
+        .notice=${models.notice}
+        ?disabled=${models.busy || chat.generating}
+        @model-choose=${(event: CustomEvent<{ id: string }>) => this.fromModelList(() => models.choose(event.detail.id, this.settings))}
+        @url-choose=${(event: CustomEvent<{ url: string }>) => this.fromModelList(() => models.chooseUrl(event.detail.url, this.settings))}
+        @hub-repo-open=${(event: CustomEvent<{ name: string; conversation: ConversationFormat }>) =>
+          this.fromModelList(() => models.chooseHubRepo(event.detail.name, event.detail.conversation, this.settings))}
+        @files-open=${(event: CustomEvent<{ files: File[] }>) => this.fromModelList(() => models.openFiles(event.detail.files, this.settings))}
+        @model-delete=${(event: CustomEvent<{ id: string }>) => void models.remove(event.detail.id)}
+        @download-cancel=${() => void models.cancelDownload()}
+      ></model-picker>
+      `;
+  }
+
+  private renderSettings() {
+    return html`<p class="note">Mode, temperature, max new tokens and Probabilities are beside the prompt box.</p>
+      <settings-panel .fields=${MORE_SETTINGS} .settings=${this.settings} @settings-change=${this.onSettingsChange}></settings-panel>
+      `;
   }
 
   /** What the empty conversation shows: how the loaded model talks, and what the demo model is. */
@@ -268,7 +282,16 @@ export class Gpt2App extends LitElement {
     </div>`;
   }
 
-  private dialog(id: 'models' | 'settings'): AppDialog {
+  /** Renders a dialog's content if it has never been open, then opens it. */
+  private async openDialog(id: DialogId): Promise<void> {
+    if (!this.opened.has(id)) {
+      this.opened = new Set([...this.opened, id]);
+      await this.updateComplete;
+    }
+    this.dialog(id).show();
+  }
+
+  private dialog(id: DialogId): AppDialog {
     return this.renderRoot.querySelector<AppDialog>(`app-dialog#${id}`)!;
   }
 

@@ -7,7 +7,6 @@ import { live } from 'lit/directives/live.js';
 import type { CachedModel, ConversationFormat, StorageInfo } from '../worker/engine-api.ts';
 import type { ModelChoice } from '../models/catalog.ts';
 import './download-progress.ts';
-import { nextTask } from './after-first-paint.ts';
 import { formatBytes } from './format.ts';
 import type { ActiveDownload } from './model-controller.ts';
 import { controlStyles } from './shared-styles.ts';
@@ -116,12 +115,6 @@ export class ModelPicker extends LitElement {
 
   /** The saved model whose Delete was pressed once, waiting for the second press. */
   @state() private confirmingDelete: string | null = null;
-
-  /** It starts in the closed model list: its first render can wait for the conversation's. */
-  protected override async scheduleUpdate(): Promise<void> {
-    if (!this.hasUpdated) await nextTask();
-    super.scheduleUpdate();
-  }
 
   override render() {
     const notDownloaded = this.catalog.filter((entry) => !this.cached.some((model) => model.id === entry.id));

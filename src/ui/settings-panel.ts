@@ -4,7 +4,6 @@
 // settings: the app puts the few people change often beside the prompt box and the rest in a drawer.
 import { css, html, LitElement, type TemplateResult } from 'lit';
 import { customElement, property, state } from 'lit/decorators.js';
-import { nextTask } from './after-first-paint.ts';
 import { formatStopStrings, parseStopStrings, validateSettings, type AppSettings, type SettingsErrors } from './settings.ts';
 import { controlStyles } from './shared-styles.ts';
 
@@ -130,12 +129,6 @@ export class SettingsPanel extends LitElement {
   @property({ type: Boolean, reflect: true }) compact = false;
 
   @state() private errors: SettingsErrors = {};
-
-  /** The drawer's panel starts in a closed dialog: its first render can wait for the conversation's. */
-  protected override async scheduleUpdate(): Promise<void> {
-    if (!this.hasUpdated && !this.compact) await nextTask();
-    super.scheduleUpdate();
-  }
 
   override render() {
     return html`<form @submit=${(event: Event) => event.preventDefault()}>${this.fields.map((name) => this.control(name))}</form>`;
