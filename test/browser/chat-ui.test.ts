@@ -283,10 +283,25 @@ async function send(engine: FakeEngine, text: string): Promise<void> {
   await expect.poll(() => engine.generations.length).toBe(before + 1);
 }
 
+it('renders the model list only when it is first opened, then keeps it with what was typed in it', async () => {
+  await mount(new FakeEngine());
+  const picker = () => document.querySelector('gpt2-app')!.shadowRoot!.querySelector('model-picker');
+  expect(picker()).toBeNull();
+  await openPanel('models');
+  const first = picker();
+  expect(first).not.toBeNull();
+  await userEvent.fill(page.getByTestId('hub-repo'), 'someone/half-typed');
+  await userEvent.keyboard('{Escape}');
+  await openPanel('models');
+  expect(picker()).toBe(first);
+  await expect.element(page.getByTestId('hub-repo')).toHaveValue('someone/half-typed');
+});
+
 it('lists saved models with their size and catalog models with their download size', async () => {
   const engine = new FakeEngine();
   engine.cached = [SAVED_GPT2];
   await mount(engine);
+  await openPanel('models');
   const options = Array.from((page.getByTestId('model-select').element() as HTMLSelectElement).options, (option) => [option.value, option.textContent!.trim()]);
   expect(options).toContainEqual(['gpt2', 'GPT-2 (124M) — 548 MB']);
   expect(options).toContainEqual(['gpt2-medium', 'GPT-2 Medium (355M) — 1.52 GB, not downloaded']);
@@ -323,6 +338,7 @@ it('loads on the backend and with the weights format chosen in the settings, sho
 
   unmount();
   await mount(new FakeEngine(), { settingsKey });
+  await openPanel('settings');
   await expect.element(page.getByTestId('settings-backend')).toHaveValue('cpu');
   await expect.element(page.getByTestId('settings-weights-dtype')).toHaveValue('int8');
 });
@@ -332,7 +348,7 @@ it('shows where the engine chose to run the model, on how many threads, and why'
   engine.cached = [SAVED_GPT2];
   engine.loadedInfo = GPT2_ON_CPU;
   await mount(engine);
-  await expect.element(page.getByTestId('settings-backend')).toHaveValue('auto');
+  await inSettingsDrawer(() => expect.element(page.getByTestId('settings-backend')).toHaveValue('auto'));
   await chooseModel('gpt2');
   const backend = page.getByTestId('model-backend');
   await expect.element(backend).toHaveTextContent('CPU (WASM SIMD), 2 threads');
@@ -471,7 +487,7 @@ it('keeps settings across a reload, and refuses an out-of-range value with a mes
   unmount();
   await mount(new FakeEngine(), { settingsKey });
   await expect.element(page.getByTestId('settings-temperature')).toHaveValue(0);
-  await expect.element(page.getByTestId('settings-top-k')).toHaveValue(7);
+  await inSettingsDrawer(() => expect.element(page.getByTestId('settings-top-k')).toHaveValue(7));
   await expect.element(page.getByTestId('settings-max-new-tokens')).toHaveValue(80);
   expect(page.getByTestId('settings-error').query()).toBeNull();
 });
