@@ -231,17 +231,19 @@ export class Gpt2App extends LitElement {
         <settings-panel compact aria-label="Quick settings" role="group" .fields=${QUICK_SETTINGS} .settings=${this.settings} @settings-change=${this.onSettingsChange}></settings-panel>
         <speed-readout .speed=${chat.speed}></speed-readout>
       </main>
-      <app-dialog id="models" heading="Model">${this.opened.has('models') ? this.renderModelList() : null}</app-dialog>
+      <app-dialog id="models" heading="Model">
+        <model-summary .model=${models.model} .label=${this.labelFor(models.modelId)} .state=${models.state} .pendingLabel=${pendingLabel} .loadProgress=${models.loadProgress}></model-summary>
+        ${this.opened.has('models') ? this.renderModelList() : null}
+      </app-dialog>
       <app-dialog id="settings" heading="Settings">${this.opened.has('settings') ? this.renderSettings() : null}</app-dialog>`;
   }
 
-  /** The model list's content: rendered from its first opening on, so that starting the app renders the conversation alone. */
+  /** The model list itself (the loaded model's summary above it is small, and always there): rendered
+   *  from its first opening on, so that starting the app renders the conversation alone. */
   private renderModelList() {
     const models = this.models;
     const chat = this.chat;
-    const pendingLabel = this.labelFor(models.pendingId);
-    return html`<model-summary .model=${models.model} .label=${this.labelFor(models.modelId)} .state=${models.state} .pendingLabel=${pendingLabel} .loadProgress=${models.loadProgress}></model-summary>
-      <model-picker
+    return html`<model-picker
         .catalog=${MODEL_CHOICES}
         .cached=${models.cached}
         .selectedId=${models.pendingId ?? models.modelId}
