@@ -145,15 +145,9 @@ export class Gpt2Gpu implements Gpt2Model {
   async forward(tokens: ArrayLike<number>, pos0: number, output: 'last-argmax' | 'all-argmax'): Promise<Uint32Array>;
   async forward(tokens: ArrayLike<number>, pos0: number, output: ForwardOutput): Promise<Float32Array | Uint32Array>;
   async forward(tokens: ArrayLike<number>, pos0: number, output: ForwardOutput): Promise<Float32Array | Uint32Array> {
-    const tokenIds = checkedTokenIds(this.config, tokens, pos0);
-    const rows = tokenIds.length;
+    const { rows, encoder } = this.encodeTokens(tokens, pos0);
     const { vocabSize } = this.config;
-
     const queue = this.device.queue;
-    queue.writeBuffer(this.tokens, 0, tokenIds);
-    queue.writeBuffer(this.step, 0, new Uint32Array([rows, pos0]));
-    const encoder = this.device.createCommandEncoder();
-    this.encodeBlocks(encoder, rows, pos0);
 
     if (output === 'all-argmax') {
       for (let first = 0; first < rows; first += HEAD_ROWS) {
@@ -176,15 +170,9 @@ export class Gpt2Gpu implements Gpt2Model {
   }
 
   async inspect(tokens: ArrayLike<number>, pos0: number, options: InspectOptions = {}): Promise<InspectedPass> {
-    const tokenIds = checkedTokenIds(this.config, tokens, pos0);
-    const rows = tokenIds.length;
+    const { rows, encoder } = this.encodeTokens(tokens, pos0);
     const { vocabSize } = this.config;
-
     const queue = this.device.queue;
-    queue.writeBuffer(this.tokens, 0, tokenIds);
-    queue.writeBuffer(this.step, 0, new Uint32Array([rows, pos0]));
-    const encoder = this.device.createCommandEncoder();
-    this.encodeBlocks(encoder, rows, pos0);
 
     // With scoreTokens every row runs through the head, HEAD_ROWS at a time; otherwise the last alone.
     const scored = options.scoreTokens ? rows - 1 : 0;
@@ -251,6 +239,17 @@ export class Gpt2Gpu implements Gpt2Model {
       if (i + 1 < steps) submitStep(i + 1);
       yield await reading;
     }
+  }
+
+  /** Writes the pass's tokens and position, and encodes the blocks over them. */
+  private encodeTokens(tokens: ArrayLike<number>, pos0: number): { rows: number; encoder: GPUCommandEncoder } {
+    const tokenIds = checkedTokenIds(this.config, tokens, pos0);
+    const rows = tokenIds.length;
+    this.device.queue.writeBuffer(this.tokens, 0, tokenIds);
+    this.device.queue.writeBuffer(this.step, 0, new Uint32Array([rows, pos0]));
+    const encoder = this.device.createCommandEncoder();
+    this.encodeBlocks(encoder, rows, pos0);
+    return { rows, encoder };
   }
 
   /** Embeddings and every transformer block: leaves the residual stream of all rows in `residual`. */

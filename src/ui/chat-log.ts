@@ -13,7 +13,7 @@ import './probability-legend.ts';
 import './prompt-score-view.ts';
 import { MODEL_NAME } from './prompt-framing.ts';
 import { shownVersion } from './reply-versions.ts';
-import { controlStyles } from './shared-styles.ts';
+import { controlStyles, writingCursorStyles } from './shared-styles.ts';
 import './token-view.ts';
 import './version-switcher.ts';
 
@@ -29,7 +29,7 @@ const FOLLOW_MARGIN_PX = 48;
 
 @customElement('chat-log')
 export class ChatLog extends LitElement {
-  static override styles = [controlStyles, css`
+  static override styles = [controlStyles, writingCursorStyles, css`
     :host {
       display: block;
       overflow-y: auto;
@@ -108,21 +108,6 @@ export class ChatLog extends LitElement {
       color: var(--text);
       background: var(--completion-highlight);
       border-radius: 0.2rem;
-    }
-    [aria-busy='true']::after {
-      content: '▍';
-      color: var(--accent);
-      animation: blink 1s steps(2) infinite;
-    }
-    @keyframes blink {
-      50% {
-        opacity: 0;
-      }
-    }
-    @media (prefers-reduced-motion: reduce) {
-      [aria-busy='true']::after {
-        animation: none;
-      }
     }
     .notice,
     .meta {

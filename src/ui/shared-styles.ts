@@ -58,3 +58,22 @@ export const controlStyles = css`
     white-space: nowrap;
   }
 `;
+
+/** The blinking cursor at the end of a reply being written (aria-busy), still without motion when that is asked for. */
+export const writingCursorStyles = css`
+    [aria-busy='true']::after {
+      content: '▍';
+      color: var(--accent);
+      animation: blink 1s steps(2) infinite;
+    }
+    @keyframes blink {
+      50% {
+        opacity: 0;
+      }
+    }
+    @media (prefers-reduced-motion: reduce) {
+      [aria-busy='true']::after {
+        animation: none;
+      }
+    }
+`;

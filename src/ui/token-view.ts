@@ -7,7 +7,7 @@ import { css, html, LitElement, nothing, type PropertyValues } from 'lit';
 import { customElement, property, state } from 'lit/decorators.js';
 import type { ReplyToken } from './conversation-store.ts';
 import { formatProbability, levelClass, probabilityStyles } from './probability-scale.ts';
-import { controlStyles } from './shared-styles.ts';
+import { controlStyles, writingCursorStyles } from './shared-styles.ts';
 import { alignPieces } from './token-alignment.ts';
 import type { TokenAlternatives } from './token-alternatives.ts';
 import './token-alternatives.ts';
@@ -21,7 +21,7 @@ const HOVER_GRACE_MS = 300;
 
 @customElement('token-view')
 export class TokenView extends LitElement {
-  static override styles = [controlStyles, probabilityStyles, css`
+  static override styles = [controlStyles, writingCursorStyles, probabilityStyles, css`
     :host {
       /* Inline, so a plain-mode reply continues the user's text on the same line. */
       display: inline;
@@ -43,21 +43,6 @@ export class TokenView extends LitElement {
     /* A token that is only a line break would have nothing to point at or see focused. */
     .token.line-break::before {
       content: '↵';
-    }
-    [aria-busy='true']::after {
-      content: '▍';
-      color: var(--accent);
-      animation: blink 1s steps(2) infinite;
-    }
-    @keyframes blink {
-      50% {
-        opacity: 0;
-      }
-    }
-    @media (prefers-reduced-motion: reduce) {
-      [aria-busy='true']::after {
-        animation: none;
-      }
     }
     .popover {
       position: absolute;

@@ -8,7 +8,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { DEMO_MODEL } from '../../src/models/demo-model.ts';
 import { decode, encode } from '../../src/worker/tokenizer.ts';
 import type { DemoEvaluation } from '../../training/kjv-demo/write-card.ts';
-import { openPanel, replyTo, setSetting } from './support/app-page.ts';
+import { closePanel, openPanel, replyTo, setSetting } from './support/app-page.ts';
 import { openBrowser, startAppServer, type AppServer, type BrowserSession } from './support/app-server.ts';
 
 const PROMPT = 'And the LORD spake unto Moses, saying,';
@@ -51,6 +51,7 @@ describe('the first start, with no model saved and the hub unreachable', () => {
     // Saved like a download, so it works offline from now on.
     await openPanel(page, 'models');
     await expect.poll(() => page.locator(`[data-testid=cached-models] li[data-model-id=${DEMO_MODEL.id}]`).count()).toBe(1);
+    await closePanel(page, 'models');
     expect(elsewhere).toEqual([]);
   });
 

@@ -3,7 +3,7 @@
 // from the stand-in hub, and streams a reply, which at temperature 0 with f32 weights is the
 // float64 reference's greedy continuation, as on WebGPU (chat-app.test.ts).
 import { afterAll, beforeAll, expect, it } from 'vitest';
-import { chooseModel, setSetting, watchLastReply } from './support/app-page.ts';
+import { chooseModel, setSetting, settingValue, watchLastReply } from './support/app-page.ts';
 import { openBrowser, startAppServer, type AppServer, type BrowserSession } from './support/app-server.ts';
 import { expectedGreedyReply } from './support/reference-reply.ts';
 
@@ -26,7 +26,7 @@ it('chooses the CPU by itself, says why, and streams the reference\'s greedy rep
   expect(await page.evaluate(async () => (await navigator.gpu?.requestAdapter()) ?? null)).toBeNull();
   await page.goto(`${server.baseUrl}?hub=${encodeURIComponent(server.hubUrl)}&model=`);
   await page.locator('gpt2-app[ready]').waitFor();
-  expect(await page.getByTestId('settings-backend').inputValue()).toBe('auto');
+  expect(await settingValue(page, 'settings-backend')).toBe('auto');
   await setSetting(page, 'settings-weights-dtype', 'f32');
   await setSetting(page, 'settings-framing', 'plain');
   await setSetting(page, 'settings-temperature', '0');

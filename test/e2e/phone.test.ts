@@ -4,6 +4,7 @@
 import type { Page } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { openBrowser, PHONE, startAppServer, type AppServer, type BrowserSession } from './support/app-server.ts';
+import { settingValue } from './support/app-page.ts';
 
 /** How wide the page is against the screen, and where the prompt box is. */
 async function layout(page: Page): Promise<{ scrollWidth: number; innerWidth: number; promptBottom: number; innerHeight: number }> {
@@ -87,7 +88,7 @@ describe('on a phone', () => {
     await page.reload();
     await page.locator('gpt2-app[model-state=ready]').waitFor({ timeout: 120_000 });
     expect(await page.getByTestId('settings-max-new-tokens').inputValue()).toBe('24');
-    expect(await page.getByTestId('settings-top-k').inputValue()).toBe('20');
+    expect(await settingValue(page, 'settings-top-k')).toBe('20');
     await expectFits('reloaded, with the conversation restored');
     expect(session.pageErrors).toEqual([]);
   });

@@ -49,6 +49,16 @@ export async function setSetting(page: Page, testId: string, value: string): Pro
   if (inDrawer) await closePanel(page, 'settings');
 }
 
+/** A setting's value as its field shows it, opening the settings drawer to read it there when it is in it (the drawer renders on first opening). */
+export async function settingValue(page: Page, testId: string): Promise<string> {
+  const field = page.getByTestId(testId);
+  const inDrawer = !(await field.isVisible());
+  if (inDrawer) await openPanel(page, 'settings');
+  const value = await field.inputValue();
+  if (inDrawer) await closePanel(page, 'settings');
+  return value;
+}
+
 export interface ReplySnapshot {
   text: string;
   /** Whether the reply was still being written (its aria-busy). */
