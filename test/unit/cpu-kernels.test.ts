@@ -6,19 +6,9 @@ import { beforeEach, describe, expect, it } from 'vitest';
 import { float16BitsToFloat32, float32ToFloat16Bits } from '../../scripts/model-files.ts';
 import { CpuMemory } from '../../src/cpu/cpu-memory.ts';
 import { WEIGHT_FORMAT_CODES } from '../../src/cpu/cpu-kernels.ts';
+import { randomValues } from '../support/random-values.ts';
 
 const kernels = new WebAssembly.Module(readFileSync('src/generated/cpu-kernels.wasm'));
-
-/** Seeded values in [-scale, scale). */
-function randomValues(count: number, seed: number, scale = 1): Float32Array {
-  let state = seed >>> 0 || 1;
-  return Float32Array.from({ length: count }, () => {
-    state ^= state << 13;
-    state ^= state >>> 17;
-    state ^= state << 5;
-    return ((state >>> 0) / 2 ** 32 * 2 - 1) * scale;
-  });
-}
 
 function maxAbsDifference(a: ArrayLike<number>, b: ArrayLike<number>): number {
   let largest = 0;

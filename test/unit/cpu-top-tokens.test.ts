@@ -11,21 +11,11 @@ import { TOP_TOKENS, type TopTokens } from '../../src/model/gpt2-model.ts';
 import type { ExpectedCase } from '../support/fixture-expected.ts';
 import { ReferenceGpt2 } from '../support/reference-gpt2.ts';
 import { FIXTURES, TINY_CONFIG, createParser, fixture, memoryFile } from './weights-helpers.ts';
+import { randomValues } from '../support/random-values.ts';
 
 const kernels = new WebAssembly.Module(readFileSync('src/generated/cpu-kernels.wasm'));
 const cases: ExpectedCase[] = JSON.parse(readFileSync(`${FIXTURES}/expected.json`, 'utf8')).cases;
 const VOCAB = TINY_CONFIG.vocabSize;
-
-/** Seeded values in [-scale, scale). */
-function randomValues(count: number, seed: number, scale = 1): Float32Array {
-  let state = seed >>> 0 || 1;
-  return Float32Array.from({ length: count }, () => {
-    state ^= state << 13;
-    state ^= state >>> 17;
-    state ^= state << 5;
-    return ((state >>> 0) / 2 ** 32 * 2 - 1) * scale;
-  });
-}
 
 /** log Σ exp(values) in float64, shifted by the largest. */
 function logSumExp(values: ArrayLike<number>): number {
