@@ -126,13 +126,7 @@ export class Gpt2Cpu implements Gpt2Model {
   async forward(tokens: ArrayLike<number>, pos0: number, output: 'last-argmax' | 'all-argmax'): Promise<Uint32Array>;
   async forward(tokens: ArrayLike<number>, pos0: number, output: ForwardOutput): Promise<Float32Array | Uint32Array>;
   async forward(tokens: ArrayLike<number>, pos0: number, output: ForwardOutput): Promise<Float32Array | Uint32Array> {
-    const tokenIds = checkedTokenIds(this.config, tokens, pos0);
-    // The pass itself never waits, so without this a whole reply would run without the worker
-    // reading its messages, and Stop would arrive after the last token.
-    await yieldToEventLoop();
-    const T = tokenIds.length;
-    new Uint32Array(this.cpu.memory.buffer, this.tokenIds, T).set(tokenIds);
-    this.blocks(T, pos0);
+    const T = (await this.pass(tokens, pos0)).length;
     if (output === 'all-argmax') {
       const argmax = new Uint32Array(T);
       this.headOnEveryRow(T, (row, position) => {
@@ -147,26 +141,16 @@ export class Gpt2Cpu implements Gpt2Model {
 
   /** Every position's next-token logits, (T, vocab), for `tokens` from position 0: scoring a whole text. */
   async allLogits(tokens: ArrayLike<number>): Promise<Float32Array> {
-    const tokenIds = checkedTokenIds(this.config, tokens, 0);
-    const T = tokenIds.length;
+    const T = (await this.pass(tokens, 0)).length;
     const { vocabSize } = this.config;
-    new Uint32Array(this.cpu.memory.buffer, this.tokenIds, T).set(tokenIds);
-    this.blocks(T, 0);
     const logits = new Float32Array(T * vocabSize);
-    for (let first = 0; first < T; first += HEAD_ROWS) {
-      const rows = Math.min(HEAD_ROWS, T - first);
-      this.head(first, rows);
-      logits.set(this.cpu.floats(this.logits, rows * vocabSize), first * vocabSize);
-    }
+    this.headOnEveryRow(T, (row, position) => logits.set(this.cpu.floats(this.logits + row * vocabSize * 4, vocabSize), position * vocabSize));
     return logits;
   }
 
   async inspect(tokens: ArrayLike<number>, pos0: number, options: InspectOptions = {}): Promise<InspectedPass> {
-    const tokenIds = checkedTokenIds(this.config, tokens, pos0);
-    await yieldToEventLoop(); // as in forward: lets Stop in between passes
+    const tokenIds = await this.pass(tokens, pos0);
     const T = tokenIds.length;
-    new Uint32Array(this.cpu.memory.buffer, this.tokenIds, T).set(tokenIds);
-    this.blocks(T, pos0);
     let tokenLogprobs: Float32Array | null = null;
     let lastRow = 0; // where the last position's logits are once the head has run
     if (options.scoreTokens) {
@@ -205,6 +189,17 @@ export class Gpt2Cpu implements Gpt2Model {
       next = top.ids[0];
       yield top;
     }
+  }
+
+  /** Checks the tokens, lets the worker read its messages, and runs the blocks over them; returns the token ids. */
+  private async pass(tokens: ArrayLike<number>, pos0: number): Promise<Uint32Array> {
+    const tokenIds = checkedTokenIds(this.config, tokens, pos0);
+    // The pass itself never waits, so without this a whole reply would run without the worker
+    // reading its messages, and Stop would arrive after the last token.
+    await yieldToEventLoop();
+    new Uint32Array(this.cpu.memory.buffer, this.tokenIds, tokenIds.length).set(tokenIds);
+    this.blocks(tokenIds.length, pos0);
+    return tokenIds;
   }
 
   /** Embeddings and every transformer block: leaves the residual stream of all T rows in `residual`. */

@@ -9,7 +9,7 @@
 import { availableKernelThreads } from '../cpu/web-kernel-thread.ts';
 import { createGpuContext } from '../gpu/device.ts';
 import type { Gpt2Config } from '../model/config.ts';
-import type { Backend, GenerationSettings, MatrixArithmetic, ModelInfo, WeightsDtype } from '../worker/engine-api.ts';
+import type { Backend, GenerationResult, GenerationSettings, MatrixArithmetic, ModelInfo, WeightsDtype } from '../worker/engine-api.ts';
 import { startEngine, type EngineClient } from '../worker/engine-client.ts';
 import { profileCpuLinearKernels } from './cpu-kernel-profile.ts';
 import { measureCpuReadBandwidth, type CpuReadBandwidth } from './cpu-read-bandwidth.ts';
@@ -110,14 +110,14 @@ const greedy = (maxNewTokens: number, inspect = false): GenerationSettings => ({
   maxNewTokens, temperature: 0, topK: 0, topP: 1, repetitionPenalty: 1, seed: 0, stopStrings: [], inspect,
 });
 
-/** The gaps between the arrivals of a generation's tokens: its decode steps (the first token comes from the prompt). */
-async function decodeSteps(engine: EngineClient, prompt: string, settings: GenerationSettings): Promise<number[]> {
+/** A generation, with the gaps between the arrivals of its tokens: its decode steps (the first token comes from the prompt). */
+async function decodeSteps(engine: EngineClient, prompt: string, settings: GenerationSettings): Promise<{ result: GenerationResult; stepMs: number[] }> {
   const arrivals: number[] = [];
   const result = await engine.generate(prompt, settings, (event) => {
     if (event.type === 'token') arrivals.push(performance.now());
   });
   if (result.tokens.length < 2) throw new Error('the model ended its reply before a token was decoded');
-  return arrivals.slice(1).map((arrived, i) => arrived - arrivals[i]);
+  return { result, stepMs: arrivals.slice(1).map((arrived, i) => arrived - arrivals[i]) };
 }
 
 /** A prompt of exactly `length` tokens: " the" is one token, however often it is repeated. */
@@ -175,19 +175,15 @@ async function timeEngine(engine: EngineClient, request: BenchRequest, measureBa
     const thisRun: EngineRun = { readGbPerSecond: {}, prefillMs: 0, decodeMsPerToken: {}, decodeStepMs: {}, inspectDecodeMs: 0 };
     for (const context of contexts) {
       log(`run ${run} of ${RUNS}: a ${context}-token prompt, then ${request.decodeTokens} tokens decoded`);
-      const arrivals: number[] = [];
-      const result = await engine.generate(prompts.get(context)!, greedy(request.decodeTokens + 1), (event) => {
-        if (event.type === 'token') arrivals.push(performance.now());
-      });
+      const { result, stepMs } = await decodeSteps(engine, prompts.get(context)!, greedy(request.decodeTokens + 1));
       thisRun.readGbPerSecond[context] = await measureBandwidth();
-      if (result.tokens.length < 2) throw new Error('the model ended its reply before a token was decoded');
       if (context === request.promptTokens) thisRun.prefillMs = (1000 * context) / result.promptTokensPerSecond;
-      thisRun.decodeStepMs[context] = arrivals.slice(1).map((arrived, i) => arrived - arrivals[i]);
-      thisRun.decodeMsPerToken[context] = median(thisRun.decodeStepMs[context]);
+      thisRun.decodeStepMs[context] = stepMs;
+      thisRun.decodeMsPerToken[context] = median(stepMs);
     }
     const first = request.decodeContexts[0];
     log(`run ${run} of ${RUNS}: context ${first} again, with the look-inside summary on`);
-    thisRun.inspectDecodeMs = median(await decodeSteps(engine, prompts.get(first)!, greedy(request.decodeTokens + 1, true)));
+    thisRun.inspectDecodeMs = median((await decodeSteps(engine, prompts.get(first)!, greedy(request.decodeTokens + 1, true))).stepMs);
     runs.push(thisRun);
   }
   // The best run is the one least disturbed.
