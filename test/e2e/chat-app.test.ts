@@ -6,7 +6,7 @@
 import type { Page } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { encode } from '../../src/worker/tokenizer.ts';
-import { chooseModel, setSetting, watchLastReply } from './support/app-page.ts';
+import { chooseModel, setPlainGreedy, setSetting, watchLastReply } from './support/app-page.ts';
 import { openBrowser, startAppServer, type AppServer, type BrowserSession } from './support/app-server.ts';
 import { expectedGreedyReply } from './support/reference-reply.ts';
 
@@ -46,10 +46,7 @@ describe('the chat app', () => {
 
   it('loads the saved model on WebGPU, and streams a greedy reply that matches the reference, with speeds', async () => {
     await setSetting(page, 'settings-weights-dtype', 'f32');
-    await setSetting(page, 'settings-framing', 'plain');
-    await setSetting(page, 'settings-temperature', '0');
-    await setSetting(page, 'settings-repetition-penalty', '1');
-    await setSetting(page, 'settings-max-new-tokens', String(MAX_NEW_TOKENS));
+    await setPlainGreedy(page, MAX_NEW_TOKENS);
 
     await chooseModel(page, 'gpt2');
     await page.locator('gpt2-app[model-state=ready]').waitFor({ timeout: 300_000 });

@@ -8,7 +8,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { DEMO_MODEL } from '../../src/models/demo-model.ts';
 import { decode, encode } from '../../src/worker/tokenizer.ts';
 import type { DemoEvaluation } from '../../training/kjv-demo/write-card.ts';
-import { closePanel, openPanel, replyTo, setSetting } from './support/app-page.ts';
+import { closePanel, openPanel, replyTo, setPlainGreedy, setSetting } from './support/app-page.ts';
 import { openBrowser, startAppServer, type AppServer, type BrowserSession } from './support/app-server.ts';
 
 const PROMPT = 'And the LORD spake unto Moses, saying,';
@@ -63,10 +63,7 @@ describe('the first start, with no model saved and the hub unreachable', () => {
     await page.reload();
     await page.locator('gpt2-app[model-state=ready]').waitFor({ timeout: 300_000 });
     expect(await page.getByTestId('model-backend').textContent()).toMatch(/^CPU/);
-    await setSetting(page, 'settings-framing', 'plain');
-    await setSetting(page, 'settings-temperature', '0');
-    await setSetting(page, 'settings-repetition-penalty', '1');
-    await setSetting(page, 'settings-max-new-tokens', String(cardContinuation.tokens.length));
+    await setPlainGreedy(page, cardContinuation.tokens.length);
     expect(await replyTo(page, PROMPT)).toBe(decode(cardContinuation.tokens));
   });
 

@@ -14,7 +14,7 @@ import { decodeSafetensors } from '../../scripts/model-files.ts';
 import type { ChatMessage } from '../../src/ui/conversation-store.ts';
 import { decode, encode, END_OF_TEXT } from '../../src/worker/tokenizer.ts';
 import { ReferenceGpt2 } from '../support/reference-gpt2.ts';
-import { chooseModel, replyTo, setSetting } from './support/app-page.ts';
+import { chooseModel, replyTo, setPlainGreedy, setSetting } from './support/app-page.ts';
 import { openBrowser, startAppServer, type AppServer, type BrowserSession } from './support/app-server.ts';
 
 const PROMPT = 'The meaning of life is';
@@ -88,10 +88,7 @@ describe('looking inside a reply', () => {
     await page.locator('gpt2-app[ready]').waitFor();
     await setSetting(page, 'settings-backend', 'webgpu');
     await setSetting(page, 'settings-weights-dtype', 'f32');
-    await setSetting(page, 'settings-framing', 'plain');
-    await setSetting(page, 'settings-temperature', '0');
-    await setSetting(page, 'settings-repetition-penalty', '1');
-    await setSetting(page, 'settings-max-new-tokens', String(MAX_NEW_TOKENS));
+    await setPlainGreedy(page, MAX_NEW_TOKENS);
     await chooseModel(page, 'gpt2');
     await page.locator('gpt2-app[model-state=ready]').waitFor({ timeout: 300_000 });
   });

@@ -3,7 +3,7 @@
 // from the stand-in hub, and streams a reply, which at temperature 0 with f32 weights is the
 // float64 reference's greedy continuation, as on WebGPU (chat-app.test.ts).
 import { afterAll, beforeAll, expect, it } from 'vitest';
-import { chooseModel, setSetting, settingValue, watchLastReply } from './support/app-page.ts';
+import { chooseModel, setPlainGreedy, setSetting, settingValue, watchLastReply } from './support/app-page.ts';
 import { openBrowser, startAppServer, type AppServer, type BrowserSession } from './support/app-server.ts';
 import { expectedGreedyReply } from './support/reference-reply.ts';
 
@@ -28,10 +28,7 @@ it('chooses the CPU by itself, says why, and streams the reference\'s greedy rep
   await page.locator('gpt2-app[ready]').waitFor();
   expect(await settingValue(page, 'settings-backend')).toBe('auto');
   await setSetting(page, 'settings-weights-dtype', 'f32');
-  await setSetting(page, 'settings-framing', 'plain');
-  await setSetting(page, 'settings-temperature', '0');
-  await setSetting(page, 'settings-repetition-penalty', '1');
-  await setSetting(page, 'settings-max-new-tokens', String(MAX_NEW_TOKENS));
+  await setPlainGreedy(page, MAX_NEW_TOKENS);
 
   await chooseModel(page, 'gpt2');
   await page.getByTestId('download-progress').waitFor();

@@ -49,6 +49,14 @@ export async function setSetting(page: Page, testId: string, value: string): Pro
   if (inDrawer) await closePanel(page, 'settings');
 }
 
+/** Plain completion, greedy and unpenalised, up to `maxNewTokens`: the settings under which a reply can be held to the reference model's greedy continuation. */
+export async function setPlainGreedy(page: Page, maxNewTokens: number): Promise<void> {
+  await setSetting(page, 'settings-framing', 'plain');
+  await setSetting(page, 'settings-temperature', '0');
+  await setSetting(page, 'settings-repetition-penalty', '1');
+  await setSetting(page, 'settings-max-new-tokens', String(maxNewTokens));
+}
+
 /** A setting's value as its field shows it, opening the settings drawer to read it there when it is in it (the drawer renders on first opening). */
 export async function settingValue(page: Page, testId: string): Promise<string> {
   const field = page.getByTestId(testId);
