@@ -28,6 +28,8 @@ export class ChatController {
   conversation: Conversation = newConversation();
   generating = false;
   speed: Speed | null = null;
+  /** Stop was pressed during this reply; kept because the engine may not have been asked for it yet. */
+  private stopRequested = false;
 
   constructor(
     private readonly host: ReactiveControllerHost,
@@ -77,6 +79,8 @@ export class ChatController {
 
   /** The reply ends after the token in flight; its generate call then resolves as 'aborted'. */
   async stop(): Promise<void> {
+    if (!this.generating) return;
+    this.stopRequested = true;
     try {
       await this.engine.api.abort();
     } catch (error) {
@@ -163,6 +167,7 @@ export class ChatController {
     start: { text: string; tokens: ReplyToken[] }, scoredId?: string,
   ): Promise<void> {
     this.generating = true;
+    this.stopRequested = false;
     this.speed = null;
     this.host.requestUpdate();
     await this.save();
@@ -202,11 +207,17 @@ export class ChatController {
       }
     };
     try {
-      const replyStart = start.tokens.length > 0 ? start.tokens.map((token) => token.token) : undefined;
-      const result = await this.engine.generate(prompt, settings, onEvent, replyStart).finally(() => (settled = true));
-      expectedTokens = start.tokens.length + result.tokens.length;
-      update({ text: replyText(framing, start.text + result.text), tokens: [...tokens], status: 'done', stopReason: result.stopReason });
-      this.speed = meter.finish(result);
+      // Stop shows as soon as the reply is asked for, but the engine hears of it only now, after the
+      // save, and ignores an abort that came before: a stop pressed during the save ends it here.
+      if (this.stopRequested) {
+        update({ status: 'done', stopReason: 'aborted' });
+      } else {
+        const replyStart = start.tokens.length > 0 ? start.tokens.map((token) => token.token) : undefined;
+        const result = await this.engine.generate(prompt, settings, onEvent, replyStart).finally(() => (settled = true));
+        expectedTokens = start.tokens.length + result.tokens.length;
+        update({ text: replyText(framing, start.text + result.text), tokens: [...tokens], status: 'done', stopReason: result.stopReason });
+        this.speed = meter.finish(result);
+      }
     } catch (error) {
       if (engineStopped(error)) {
         // The app shows the engine's own notice; the reply says why it broke off and what to do.

@@ -414,6 +414,25 @@ it('Stop asks the engine to abort, and the reply ends as stopped', async () => {
   await expect.element(page.getByTestId('reply-message')).toHaveTextContent('stopped');
 });
 
+it('a Stop pressed while the conversation is still being saved ends the reply as stopped, and the engine is not asked for it', async () => {
+  const { app, engine } = await mountWithModel();
+  // Holds the save before the reply, as a busy disk does: the engine is asked only after it.
+  const conversations = app.conversations;
+  const save = conversations.save.bind(conversations);
+  let releaseSave!: () => void;
+  conversations.save = async (conversation) => {
+    await new Promise<void>((resolve) => (releaseSave = resolve));
+    return save(conversation);
+  };
+  await typeAndEnter('Tell me a story');
+  await userEvent.click(page.getByTestId('stop'));
+  conversations.save = save;
+  releaseSave();
+  await expect.element(page.getByTestId('reply-message')).toHaveTextContent('stopped');
+  expect(engine.generations).toEqual([]);
+  expect(page.getByTestId('stop').query()).toBeNull();
+});
+
 it('does not send an empty or whitespace-only prompt, and says why', async () => {
   const { engine } = await mountWithModel();
   await typeAndEnter('   \n  ');
