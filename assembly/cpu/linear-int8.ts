@@ -1,7 +1,11 @@
 // Linear layer with int8 weights: out[t, r] = xScale[t] · wScale[r] · (xq[t, :] · Wq[r, :]) + b[r]
 // for rows [rowStart, rowEnd) of Wq [rows, cols].
 //
-// One row at a time, as in linear-f32.ts (a prompt's tokens reuse the row from L1).
+// Decoding takes one row at a time, as in linear-f32.ts. A prompt goes in blocks of tokens whose
+// int16 inputs fit in L1 (16 KiB: 8 tokens of 768 columns, 4 of 3072), every row of the range
+// passing over a block, four tokens at a time: each 16 weights loaded and widened serve four
+// tokens. (Each row against all of a 128-token prompt read the inputs from L2 for every row: one
+// thread, 124M, 4.06 ms per prompt token against 2.85 blocked, the best of 15 runs each.)
 // Weights are int8 with one scale per row (quantizeRowsI8, at load); the input row is quantized
 // to int16 with one scale per token (quantizeRowsI16, once per layer input), so the dot product is
 // integer: i8 weights widen to i16 and i32x4.dot_i16x8_s multiplies and adds pairs. Per lane and
@@ -10,6 +14,7 @@
 import { max4, sum4 } from './simd';
 
 const COLUMNS_PER_FLUSH: usize = 1024;
+const L1_INPUT_BYTES: usize = 16384;
 
 /** Each row of `src` f32 [rows, cols] as int8 in `dst` [rows, cols], scale (max |w| / 127) in `scales` [rows]. */
 export function quantizeRowsI8(dst: usize, scales: usize, src: usize, rows: i32, cols: i32): void {
@@ -75,20 +80,67 @@ export function quantizeRowsI16(dst: usize, scales: usize, src: usize, tokens: i
   return sum4(f);
 }
 
+// The same with the weights already widened to i16 (low and high halves).
+@inline function dot16Widened(low: v128, high: v128, x: usize): v128 {
+  return i32x4.add(i32x4.dot_i16x8_s(low, v128.load(x)), i32x4.dot_i16x8_s(high, v128.load(x, 16)));
+}
+
+/**
+ * out[t + j, row] for j < 4: row `w` [n] against four consecutive token rows of `x` (i16,
+ * `xStride` bytes apart). Each 16 weights are loaded and widened once for the four tokens.
+ */
+@inline function rowFourTokens(
+  o: usize, outStride: usize, w: usize, scale: f32, b: f32, x: usize, xStride: usize, xScales: usize, n: usize,
+): void {
+  let f0: f32 = 0, f1: f32 = 0, f2: f32 = 0, f3: f32 = 0;
+  for (let start: usize = 0; start < n; start += COLUMNS_PER_FLUSH) {
+    const end = min(start + COLUMNS_PER_FLUSH, n);
+    let a0 = i32x4.splat(0), a1 = i32x4.splat(0), a2 = i32x4.splat(0), a3 = i32x4.splat(0);
+    for (let i = start; i < end; i += 16) {
+      const weights = v128.load(w + i);
+      const low = i16x8.extend_low_i8x16_s(weights);
+      const high = i16x8.extend_high_i8x16_s(weights);
+      const x0 = x + (i << 1);
+      a0 = i32x4.add(a0, dot16Widened(low, high, x0));
+      a1 = i32x4.add(a1, dot16Widened(low, high, x0 + xStride));
+      a2 = i32x4.add(a2, dot16Widened(low, high, x0 + 2 * xStride));
+      a3 = i32x4.add(a3, dot16Widened(low, high, x0 + 3 * xStride));
+    }
+    f0 += sum4(f32x4.convert_i32x4_s(a0));
+    f1 += sum4(f32x4.convert_i32x4_s(a1));
+    f2 += sum4(f32x4.convert_i32x4_s(a2));
+    f3 += sum4(f32x4.convert_i32x4_s(a3));
+  }
+  store<f32>(o, f0 * scale * load<f32>(xScales) + b);
+  store<f32>(o + outStride, f1 * scale * load<f32>(xScales, 4) + b);
+  store<f32>(o + 2 * outStride, f2 * scale * load<f32>(xScales, 8) + b);
+  store<f32>(o + 3 * outStride, f3 * scale * load<f32>(xScales, 12) + b);
+}
+
 export function linearI8(
   out: usize, xq: usize, xScales: usize, weight: usize, weightScales: usize, bias: usize,
   tokens: i32, rows: i32, cols: i32, rowStart: i32, rowEnd: i32,
 ): void {
   const n = <usize>cols;
+  const xStride = n << 1;
   const outStride = <usize>rows << 2;
-  for (let row = rowStart; row < rowEnd; row++) {
-    const w = weight + <usize>row * n;
-    const b = load<f32>(bias + (<usize>row << 2));
-    const scale = load<f32>(weightScales + (<usize>row << 2));
-    const o = out + (<usize>row << 2);
-    for (let t = 0; t < tokens; t++) {
-      const dot = dotRow(w, xq + <usize>t * (n << 1), n);
-      store<f32>(o + <usize>t * outStride, dot * scale * load<f32>(xScales + (<usize>t << 2)) + b);
+  // Tokens in blocks whose inputs stay in L1 while every row of the range passes over them.
+  const blockTokens = max(4, <i32>(L1_INPUT_BYTES / xStride) & ~3);
+  for (let first = 0; first < tokens; first += blockTokens) {
+    const last = min(tokens, first + blockTokens);
+    for (let row = rowStart; row < rowEnd; row++) {
+      const w = weight + <usize>row * n;
+      const b = load<f32>(bias + (<usize>row << 2));
+      const scale = load<f32>(weightScales + (<usize>row << 2));
+      const o = out + (<usize>row << 2);
+      let t = first;
+      for (; t + 4 <= last; t += 4) {
+        rowFourTokens(o + <usize>t * outStride, outStride, w, scale, b, xq + <usize>t * xStride, xStride, xScales + (<usize>t << 2), n);
+      }
+      for (; t < last; t++) {
+        const dot = dotRow(w, xq + <usize>t * xStride, n);
+        store<f32>(o + <usize>t * outStride, dot * scale * load<f32>(xScales + (<usize>t << 2)) + b);
+      }
     }
   }
 }
