@@ -3,7 +3,7 @@
 // Kernels only compute: they take byte addresses into memory laid out by the TypeScript side
 // (src/cpu/memory-plan.ts), never allocate, and keep no state, so any instance can run any slice.
 export { attention, writeKvCache } from './attention';
-export { addInPlace, geluInPlace } from './elementwise';
+export { addColumns, geluColumns } from './elementwise';
 export { argmax, embed } from './embedding';
 export { layerNorm } from './layernorm';
 export { linearF16, splitEvenOdd } from './linear-f16';

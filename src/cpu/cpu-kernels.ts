@@ -13,8 +13,10 @@ export interface CpuKernels {
   quantizeRowsI8(dst: number, scales: number, src: number, rows: number, cols: number): void;
   quantizeRowsI16(dst: number, scales: number, src: number, tokens: number, cols: number): void;
   layerNorm(out: number, x: number, weight: number, bias: number, tokens: number, C: number): void;
-  addInPlace(x: number, y: number, count: number): void;
-  geluInPlace(x: number, count: number): void;
+  /** x[t, c] += y[t, c] for t < tokens and columns [start, end) of rows `width` wide. */
+  addColumns(x: number, y: number, tokens: number, width: number, start: number, end: number): void;
+  /** GELU (tanh form) in place, over the same. */
+  geluColumns(x: number, tokens: number, width: number, start: number, end: number): void;
   writeKvCache(kCache: number, vCache: number, qkv: number, tokens: number, pos0: number, C: number): void;
   attention(out: number, qkv: number, kCache: number, vCache: number, headScores: number,
     tokens: number, pos0: number, C: number, nHead: number, nCtx: number, headStart: number, headEnd: number): void;

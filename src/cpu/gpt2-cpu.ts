@@ -13,7 +13,7 @@ import { WeightKind } from '../model/weight-layout.ts';
 import { WEIGHT_FORMAT_CODES, type CpuKernels } from './cpu-kernels.ts';
 import type { CpuMemory } from './cpu-memory.ts';
 import type { CpuWeights, WeightPlacement } from './cpu-weights.ts';
-import type { KernelSplitter } from './kernel-split.ts';
+import type { Epilogue, KernelSplitter } from './kernel-split.ts';
 
 /** Rows of the final LayerNorm + LM head computed at once when every position's argmax or log-probability is wanted. */
 const HEAD_ROWS = 16;
@@ -210,20 +210,20 @@ export class Gpt2Cpu implements Gpt2Model {
     k.embed(this.residual, this.tokenIds, T, pos0,
       wte.address, wte.scales, this.formatCode(WeightKind.tokenEmbedding),
       this.weights.get(WeightKind.positionEmbedding).address, this.formatCode(WeightKind.positionEmbedding), C);
+    // The residual adds and GELU run in the linear layers' epilogue: each thread on its own outputs.
+    const addToResidual: Epilogue = { kind: 'add-into', residual: this.residual, out: this.projected, tokens: T, width: C };
+    const gelu: Epilogue = { kind: 'gelu', out: this.mlpHidden, tokens: T, width: 4 * C };
     for (const layer of this.layers) {
       // x = x + attn(ln_1(x))
       k.layerNorm(this.normed, this.residual, layer.attnNormWeight, layer.attnNormBias, T, C);
       this.linear(this.qkv, this.normed, layer.qkvWeight, layer.qkvBias, T, 3 * C, C);
       k.writeKvCache(layer.kCache, layer.vCache, this.qkv, T, pos0, C);
       this.splitter.run('attention', [this.attended, this.qkv, layer.kCache, layer.vCache, this.headScores, T, pos0, C, nHead, nCtx], nHead, 1);
-      this.linear(this.projected, this.attended, layer.attnProjWeight, layer.attnProjBias, T, C, C);
-      k.addInPlace(this.residual, this.projected, T * C);
+      this.linear(this.projected, this.attended, layer.attnProjWeight, layer.attnProjBias, T, C, C, addToResidual);
       // x = x + mlp(ln_2(x))
       k.layerNorm(this.normed, this.residual, layer.mlpNormWeight, layer.mlpNormBias, T, C);
-      this.linear(this.mlpHidden, this.normed, layer.mlpUpWeight, layer.mlpUpBias, T, 4 * C, C);
-      k.geluInPlace(this.mlpHidden, T * 4 * C);
-      this.linear(this.projected, this.mlpHidden, layer.mlpDownWeight, layer.mlpDownBias, T, C, 4 * C);
-      k.addInPlace(this.residual, this.projected, T * C);
+      this.linear(this.mlpHidden, this.normed, layer.mlpUpWeight, layer.mlpUpBias, T, 4 * C, C, gelu);
+      this.linear(this.projected, this.mlpHidden, layer.mlpDownWeight, layer.mlpDownBias, T, C, 4 * C, addToResidual);
     }
   }
 
@@ -266,21 +266,21 @@ export class Gpt2Cpu implements Gpt2Model {
     return this.k.argmax(this.logits + row * vocabSize * 4, vocabSize);
   }
 
-  /** out[T, rows] = x[T, cols] · Wᵀ + b, in the weights' format. */
-  private linear(out: number, x: number, weight: WeightPlacement, bias: number, T: number, rows: number, cols: number): void {
+  /** out[T, rows] = x[T, cols] · Wᵀ + b, in the weights' format, then `epilogue` on it. */
+  private linear(out: number, x: number, weight: WeightPlacement, bias: number, T: number, rows: number, cols: number, epilogue?: Epilogue): void {
     const k = this.k;
     switch (this.weights.dtype) {
       case 'f32':
-        this.splitter.run('linearF32', [out, x, weight.address, bias, T, rows, cols], rows, 4);
+        this.splitter.run('linearF32', [out, x, weight.address, bias, T, rows, cols], rows, 4, epilogue);
         return;
       case 'f16':
         k.splitEvenOdd(this.linearInput, x, T * cols);
-        this.splitter.run('linearF16', [out, this.linearInput, weight.address, bias, T, rows, cols], rows, 4);
+        this.splitter.run('linearF16', [out, this.linearInput, weight.address, bias, T, rows, cols], rows, 4, epilogue);
         return;
       case 'int8':
         k.quantizeRowsI16(this.linearInput, this.linearInputScales, x, T, cols);
         this.splitter.run('linearI8',
-          [out, this.linearInput, this.linearInputScales, weight.address, weight.scales, bias, T, rows, cols], rows, 4);
+          [out, this.linearInput, this.linearInputScales, weight.address, weight.scales, bias, T, rows, cols], rows, 4, epilogue);
         return;
     }
   }

@@ -2,14 +2,16 @@
 // (kernel-thread.ts): Int32s, one slot per helper thread.
 //
 //   [busy, failed, slot 0, slot 1, ...]
-//   slot: [generation, kernel id, args × MAX_ARGS, rangeStart, rangeEnd]
+//   slot: [generation, kernel id, args × MAX_ARGS, rangeStart, rangeEnd, epilogue × EPILOGUE_INTS]
 //
-// The caller fills a slot and bumps its generation; the thread runs the kernel on the range and
-// decrements `busy` (setting `failed` if the kernel threw).
-import type { SplitKernel } from './kernel-split.ts';
+// The caller fills a slot and bumps its generation; the thread runs the kernel on the range, then
+// the epilogue on it, and decrements `busy` (setting `failed` if either threw).
+import { EPILOGUE_INTS, type SplitKernel } from './kernel-split.ts';
 
 export const MAX_ARGS = 12;
-export const SLOT_INTS = 4 + MAX_ARGS;
+/** Where a slot's epilogue starts, from the slot's first int. */
+export const SLOT_EPILOGUE = 4 + MAX_ARGS;
+export const SLOT_INTS = SLOT_EPILOGUE + EPILOGUE_INTS;
 export const CONTROL = { busy: 0, failed: 1, slots: 2 } as const;
 
 export const KERNEL_IDS: Record<SplitKernel, number> = { linearF32: 0, linearF16: 1, linearI8: 2, attention: 3 };

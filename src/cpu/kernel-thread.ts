@@ -1,8 +1,10 @@
 // The body of a kernel thread (see kernel-threads.ts): instantiate the kernels on the shared
-// memory, say ready, then forever wait for work in this thread's slot, run it, and report done.
+// memory, say ready, then forever wait for work in this thread's slot, run it (and its epilogue),
+// and report done.
 // It never returns: the thread is terminated when its model is unloaded.
 import { instantiateCpuKernels, type CpuKernels } from './cpu-kernels.ts';
-import { CONTROL, KERNEL_NAMES, MAX_ARGS, SLOT_INTS, type KernelThreadInit } from './kernel-thread-protocol.ts';
+import { runEpilogue } from './kernel-split.ts';
+import { CONTROL, KERNEL_NAMES, MAX_ARGS, SLOT_EPILOGUE, SLOT_INTS, type KernelThreadInit } from './kernel-thread-protocol.ts';
 
 const SPIN_ITERATIONS = 20000;
 
@@ -32,7 +34,9 @@ function serve(kernels: CpuKernels, control: Int32Array, slot: number): never {
     const kernel = kernels[KERNEL_NAMES[control[slot + 1]]] as (...values: number[]) => void;
     for (let i = 0; i < MAX_ARGS; i++) args[i] = control[slot + 2 + i];
     try {
-      kernel(...args.slice(0, kernel.length - 2), control[slot + 2 + MAX_ARGS], control[slot + 3 + MAX_ARGS]);
+      const [start, end] = [control[slot + 2 + MAX_ARGS], control[slot + 3 + MAX_ARGS]];
+      kernel(...args.slice(0, kernel.length - 2), start, end);
+      runEpilogue(kernels, control, slot + SLOT_EPILOGUE, start, end);
     } catch {
       Atomics.store(control, CONTROL.failed, 1);
     }

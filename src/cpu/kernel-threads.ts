@@ -7,8 +7,8 @@
 // its slot before sleeping in Atomics.wait, and the caller spins, then waits, for the count of
 // threads still busy to reach zero. (The caller is a worker or Node, where Atomics.wait is allowed.)
 import type { CpuMemory } from './cpu-memory.ts';
-import { splitRanges, type KernelSplitter, type SplitKernel } from './kernel-split.ts';
-import { CONTROL, KERNEL_IDS, MAX_ARGS, SLOT_INTS, controlBlockInts, type KernelThreadInit } from './kernel-thread-protocol.ts';
+import { encodeEpilogue, runEpilogue, splitRanges, type Epilogue, type KernelSplitter, type SplitKernel } from './kernel-split.ts';
+import { CONTROL, KERNEL_IDS, MAX_ARGS, SLOT_EPILOGUE, SLOT_INTS, controlBlockInts, type KernelThreadInit } from './kernel-thread-protocol.ts';
 
 /** The part of a Worker (web or Node worker_threads) the pool uses. */
 export interface ThreadHandle {
@@ -57,9 +57,10 @@ export class KernelThreads implements KernelSplitter {
     return new KernelThreads(memory, control, handles);
   }
 
-  run(kernel: SplitKernel, args: number[], count: number, align: number): void {
+  run(kernel: SplitKernel, args: number[], count: number, align: number, epilogue?: Epilogue): void {
     const ranges = splitRanges(count, this.threads, align);
     const control = this.control;
+    const finish = encodeEpilogue(epilogue);
     const helpersUsed = ranges.length - 1;
     Atomics.store(control, CONTROL.busy, helpersUsed);
     for (let helper = 0; helper < helpersUsed; helper++) {
@@ -68,11 +69,13 @@ export class KernelThreads implements KernelSplitter {
       for (let i = 0; i < args.length; i++) control[slot + 2 + i] = args[i];
       control[slot + 2 + MAX_ARGS] = ranges[helper + 1][0];
       control[slot + 3 + MAX_ARGS] = ranges[helper + 1][1];
+      control.set(finish, slot + SLOT_EPILOGUE);
       Atomics.add(control, slot, 1); // the slot's generation: the thread's signal to go
       Atomics.notify(control, slot);
     }
     const [start, end] = ranges[0];
     (this.memory.kernels[kernel] as (...values: number[]) => void)(...args, start, end);
+    runEpilogue(this.memory.kernels, finish, 0, start, end);
     for (let spin = 0; Atomics.load(control, CONTROL.busy) !== 0; spin++) {
       if (spin > SPIN_ITERATIONS) Atomics.wait(control, CONTROL.busy, Atomics.load(control, CONTROL.busy), 1);
     }

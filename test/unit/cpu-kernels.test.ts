@@ -137,18 +137,35 @@ describe('element-wise and normalisation kernels', () => {
   it('GELU (tanh form) matches float64 across negative, small and large inputs', () => {
     const x = Float32Array.from({ length: 4096 }, (_, i) => -20 + (40 * i) / 4095);
     const address = put(x);
-    cpu.kernels.geluInPlace(address, x.length);
+    cpu.kernels.geluColumns(address, 1, x.length, 0, x.length);
     const got = floats(address, x.length);
     for (let i = 0; i < x.length; i++) expect(Math.abs(got[i] - gelu(x[i]))).toBeLessThan(1e-6 * Math.max(1, Math.abs(x[i])));
     // The negative tail: gelu(-3) is about -0.0036, not its absolute value.
     expect(got[Math.round((17 / 40) * 4095)]).toBeLessThan(0);
   });
 
-  it('adds the residual in place', () => {
-    const a = randomValues(64, 10), b = randomValues(64, 11);
+  // A thread's share of a linear layer's outputs: columns [start, end) of every token's row, with a
+  // tail of fewer than four columns, and nothing outside them touched.
+  const tokens = 3, width = 23, start = 4, end = 19;
+  const inRange = (i: number) => i % width >= start && i % width < end;
+
+  it('GELU over a range of columns changes those and only those', () => {
+    const x = randomValues(tokens * width, 19, 4);
+    const address = put(x);
+    cpu.kernels.geluColumns(address, tokens, width, start, end);
+    const got = floats(address, x.length);
+    for (let i = 0; i < x.length; i++) {
+      if (inRange(i)) expect(Math.abs(got[i] - gelu(x[i]))).toBeLessThan(1e-6 * Math.max(1, Math.abs(x[i])));
+      else expect(got[i]).toBe(x[i]);
+    }
+  });
+
+  it('adds a range of columns into the residual, and only those', () => {
+    const a = randomValues(tokens * width, 10), b = randomValues(tokens * width, 11);
     const address = put(a);
-    cpu.kernels.addInPlace(address, put(b), 64);
-    expect(maxAbsDifference(floats(address, 64), Float64Array.from(a, (v, i) => v + b[i]))).toBeLessThan(1e-6);
+    cpu.kernels.addColumns(address, put(b), tokens, width, start, end);
+    const got = floats(address, a.length);
+    for (let i = 0; i < a.length; i++) expect(got[i]).toBeCloseTo(inRange(i) ? a[i] + b[i] : a[i], 6);
   });
 
   it('argmax returns the first of equal largest values', () => {
