@@ -40,6 +40,7 @@ function formatTable(result: BenchResult): string {
     ['model', `GPT-2 ${result.model} shape, random weights, ${result.weights_dtype} matrices (${(result.weight_bytes / 2 ** 20).toFixed(0)} MiB), ${result.matrix_arithmetic} arithmetic`],
     ['backend', cpu ? `CPU (${result.adapter}; cross-origin isolated: ${result.cross_origin_isolated ? 'yes' : 'no'})` : `WebGPU (${result.adapter})`],
     ['load: saved model → first token', `${result.load_ms.toFixed(0)} ms`],
+    ['  loaded again', `${result.load_cached_ms.toFixed(0)} ms` + (result.load_cached_from_saved_layout ? ' (from the CPU layout the first load saved)' : '')],
     [`prompt processing, ${result.prefill_tokens} tokens`,
       `${result.prefill_tokens_per_s.toFixed(1)} tokens/s (${(result.prefill_ms / result.prefill_tokens).toFixed(1)} ms/token)`],
     ...DECODE_CONTEXTS.map((context): [string, string] =>

@@ -4,6 +4,9 @@
 // int8 matrices are quantized on the way in: the parser delivers them as f32, each tensor's pieces
 // in order, so every whole row is quantized (one scale per row) as soon as it has arrived and
 // only a partial row waits in a small staging area. The whole f32 matrix never sits in memory.
+//
+// The weights lie one after another in one region of memory, which a saved layout holds byte for
+// byte (src/worker/cpu-layout-cache.ts): a later load lays out the same slots and reads it back.
 import { slotIndex, WeightKind, type MatrixDtype, type WeightSink, type WeightSlot } from '../model/weight-layout.ts';
 import type { CpuMemory } from './cpu-memory.ts';
 
@@ -17,6 +20,12 @@ export interface WeightPlacement {
 
 const STAGING_BYTES = 1 << 20;
 
+/**
+ * The version of what CpuWeights writes into memory: bump it whenever that changes (quantization,
+ * the order or alignment of the tensors), so that layouts saved by an older app are not used.
+ */
+export const CPU_LAYOUT_VERSION = 1;
+
 export class CpuWeights implements WeightSink {
   private slots: readonly WeightSlot[] = [];
   private placements: WeightPlacement[] = [];
@@ -26,6 +35,8 @@ export class CpuWeights implements WeightSink {
   private stagingBytes = 0;
   private staged = 0;
   private quantizing = { slot: -1, rowsDone: 0 };
+  private regionStart = 0;
+  private regionEnd = 0;
 
   constructor(private readonly cpu: CpuMemory, readonly dtype: CpuWeightsDtype) {}
 
@@ -34,7 +45,11 @@ export class CpuWeights implements WeightSink {
     return this.dtype === 'f16' ? 'f16' : 'f32';
   }
 
-  allocate(slots: readonly WeightSlot[]): void {
+  /**
+   * Places every slot; with `forSavedLayout`, no staging area, as the region will be read whole
+   * from a saved layout instead of written by the parser.
+   */
+  allocate(slots: readonly WeightSlot[], forSavedLayout = false): void {
     this.slots = slots;
     let largestRow = 0;
     this.placements = slots.map((slot, index) => {
@@ -47,7 +62,9 @@ export class CpuWeights implements WeightSink {
       this.bytes += slot.rows * slot.cols + slot.rows * 4;
       return { address: this.cpu.allocate(slot.rows * slot.cols, what), scales: this.cpu.allocate(slot.rows * 4, what) };
     });
-    if (largestRow > 0) {
+    this.regionStart = this.placements[0]?.address ?? 0;
+    this.regionEnd = this.cpu.byteLength;
+    if (largestRow > 0 && !forSavedLayout) {
       this.stagingBytes = Math.max(STAGING_BYTES, 2 * largestRow);
       this.staging = this.cpu.allocate(this.stagingBytes, 'int8 quantization');
     }
@@ -87,6 +104,24 @@ export class CpuWeights implements WeightSink {
     const slot = this.slots[index];
     if (!slot || slot.kind !== kind || slot.layer !== layer) throw new Error(`no weight of kind ${kind} for layer ${layer}`);
     return this.placements[index];
+  }
+
+  /** The slots as allocated: with the region's bytes, what a saved layout needs. */
+  get layoutSlots(): readonly WeightSlot[] {
+    return this.slots;
+  }
+
+  /** Bytes [offset, offset + length) of the weights' region (a view: valid until memory grows). */
+  regionBytes(offset: number, length: number): Uint8Array {
+    if (offset < 0 || offset + length > this.regionLength) {
+      throw new RangeError(`bytes [${offset}, ${offset + length}) are outside the weights' ${this.regionLength} bytes`);
+    }
+    return this.cpu.bytes(this.regionStart + offset, length);
+  }
+
+  /** The length of the memory region that holds every weight, alignment gaps included. */
+  get regionLength(): number {
+    return this.regionEnd - this.regionStart;
   }
 
   /** Bytes the weights take in memory (int8 scales included, staging not). */

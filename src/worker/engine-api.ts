@@ -125,6 +125,9 @@ export interface ModelInfo {
   /** Threads computing (1 on WebGPU, where the GPU does the work). */
   threads: number;
   loadMs: number;
+  /** The CPU backend read the weights ready-made, from the layout it saved beside the model's files
+   *  after an earlier load, instead of parsing (and quantizing) the files. */
+  fromSavedLayout: boolean;
 }
 
 export interface LogitsOptions {

@@ -3,8 +3,9 @@
 import parserWasmUrl from '../generated/weights-parser.wasm?url';
 import cpuKernelsUrl from '../generated/cpu-kernels.wasm?url';
 import cpuKernelsThreadsUrl from '../generated/cpu-kernels-threads.wasm?url';
+import type { CpuMemory } from '../cpu/cpu-memory.ts';
 import { KernelThreads } from '../cpu/kernel-threads.ts';
-import { loadCpuModel } from '../cpu/load-cpu-model.ts';
+import { loadCpuModel, restoreCpuModel, type LoadedCpuModel } from '../cpu/load-cpu-model.ts';
 import { availableKernelThreads, webKernelThread } from '../cpu/web-kernel-thread.ts';
 import { createGpuContext, type GpuContext } from '../gpu/device.ts';
 import { Gpt2Gpu } from '../gpu/gpt2-gpu.ts';
@@ -24,11 +25,14 @@ import { resolveHubModel } from '../storage/hub-repo.ts';
 import { policyAwareFetch } from '../storage/policy-refusal.ts';
 import { resolveModelSource } from './model-source.ts';
 import { ModelStore, storageInfo } from '../storage/model-store.ts';
+import { findCpuLayout, readCpuLayout, saveCpuLayout, SAVED_LAYOUT_DTYPES } from '../storage/cpu-layout-store.ts';
 import { encode } from './tokenizer.ts';
 import { WeightsParser } from '../weights/weights-parser.ts';
 
 interface LoadedModel {
   gpt2: Gpt2Model;
+  /** On the CPU backend: its memory and weights, for saving their layout. */
+  cpu?: LoadedCpuModel;
   /** Frees the model's memory (GPU buffers, or the CPU backend's threads; its WASM memory goes with it). */
   free(): void;
   info: ModelInfo;
@@ -63,6 +67,25 @@ function weightsProgress(report?: (progress: LoadProgress) => void): (bytesDone:
   };
 }
 
+function cpuLoadedModel(name: string, cpu: LoadedCpuModel, threads: number, fromSavedLayout: boolean): LoadedModel {
+  const { model, weights } = cpu;
+  const info: ModelInfo = {
+    name,
+    config: model.config,
+    parameterCount: parameterCount(model.config),
+    weightsDtype: weights.dtype,
+    matrixArithmetic: weights.dtype === 'int8' ? 'integer' : 'f32',
+    weightBytes: weights.byteLength,
+    backend: 'cpu',
+    backendReason: '',
+    adapter: `WASM SIMD, ${threads} thread${threads === 1 ? '' : 's'}`,
+    threads,
+    loadMs: 0,
+    fromSavedLayout,
+  };
+  return { gpt2: model, cpu, info, free: () => model.destroy() };
+}
+
 export class Engine {
   private gpu?: Promise<GpuContext>;
   private parserModule?: Promise<WebAssembly.Module>;
@@ -81,6 +104,8 @@ export class Engine {
   /** Why the GPU was lost, until a generation has reported it. */
   private deviceLostMessage?: string;
   private noticeListeners: ((notice: EngineNotice) => void)[] = [];
+  /** The CPU-ready weights of a saved model being written beside its files, after its first load. */
+  private layoutSave?: Promise<void>;
 
   /** Calls `listener` with what happens to the engine when no call is waiting (see EngineNotice). */
   onNotice(listener: (notice: EngineNotice) => void): void {
@@ -145,19 +170,13 @@ export class Engine {
 
   async load(source: ModelSource, options: LoadOptions, onProgress?: (progress: LoadProgress) => void): Promise<ModelInfo> {
     const started = performance.now();
+    // A layout still being saved is finished first: this load may want to read it.
+    await this.layoutSave;
     const { backend, reason } = options.backend
       ? { backend: options.backend, reason: 'chosen in the settings' }
       : await this.chooseBackend();
-    this.parserModule ??= WebAssembly.compileStreaming(fetch(parserWasmUrl));
-    const parser = await WeightsParser.create(await this.parserModule);
-    // A saved model is its files on disk, streamed like files the user picked.
-    const files: ModelSource = source.kind === 'cached'
-      ? { kind: 'files', name: source.id, files: await (await this.modelStore()).openFiles(source.id) }
-      : source;
-    const context: LoadContext = { parser, name: files.name, resolved: await resolveModelSource(files), onProgress };
-    const loaded = backend === 'cpu'
-      ? await this.loadOnCpu(context, options.weightsDtype ?? CPU_WEIGHTS_DTYPE, options.cpuThreads)
-      : await this.loadOnGpu(context, options.weightsDtype);
+    const loaded = (backend === 'cpu' && source.kind === 'cached' && await this.restoreOnCpu(source.id, options, onProgress)) ||
+      await this.loadFromFiles(source, backend, options, onProgress);
     loaded.info.backendReason = reason;
     loaded.info.loadMs = performance.now() - started;
     this.model = loaded;
@@ -165,6 +184,19 @@ export class Engine {
     return loaded.info;
   }
 
+  private async loadFromFiles(source: ModelSource, backend: Backend, options: LoadOptions, onProgress?: (progress: LoadProgress) => void): Promise<LoadedModel> {
+    this.parserModule ??= WebAssembly.compileStreaming(fetch(parserWasmUrl));
+    const parser = await WeightsParser.create(await this.parserModule);
+    // A saved model is its files on disk, streamed like files the user picked.
+    const files: ModelSource = source.kind === 'cached'
+      ? { kind: 'files', name: source.id, files: await (await this.modelStore()).openFiles(source.id) }
+      : source;
+    const context: LoadContext = { parser, name: files.name, resolved: await resolveModelSource(files), onProgress };
+    if (backend === 'webgpu') return this.loadOnGpu(context, options.weightsDtype);
+    const loaded = await this.loadOnCpu(context, options.weightsDtype ?? CPU_WEIGHTS_DTYPE, options.cpuThreads);
+    if (source.kind === 'cached') this.saveLayoutOf(source.id, loaded.cpu!);
+    return loaded;
+  }
   /** WebGPU on a real GPU; the CPU backend when there is no adapter or only a software one. */
   private async chooseBackend(): Promise<{ backend: Backend; reason: string }> {
     let gpu: GpuContext;
@@ -216,6 +248,7 @@ export class Engine {
         adapter: adapterName(gpu.adapter),
         threads: 1,
         loadMs: 0,
+        fromSavedLayout: false,
       };
       return { gpt2, info, free: () => { gpt2.destroy(); weights.destroy(); } };
     } catch (error) {
@@ -224,7 +257,8 @@ export class Engine {
     }
   }
 
-  private async loadOnCpu(context: LoadContext, weightsDtype: WeightsDtype, requestedThreads?: number): Promise<LoadedModel> {
+  /** The kernels' module for `requestedThreads` (the threads build when more than one), and how to start the threads. */
+  private async cpuKernelsFor(requestedThreads?: number) {
     const threads = Math.min(requestedThreads ?? Infinity, availableKernelThreads());
     let kernels: WebAssembly.Module;
     if (threads > 1) {
@@ -234,28 +268,58 @@ export class Engine {
       this.cpuKernels ??= WebAssembly.compileStreaming(fetch(cpuKernelsUrl));
       kernels = await this.cpuKernels;
     }
-    const { model, weights } = await loadCpuModel(context.parser, context.resolved, {
-      dtype: weightsDtype,
-      kernels,
-      threads: threads > 1 ? (memory) => KernelThreads.start(memory, kernels, threads, webKernelThread) : undefined,
-      // As on the GPU: the previous model goes once this one is known to be acceptable.
-      checkConfig: () => this.freeModel(),
-      onProgress: weightsProgress(context.onProgress),
-    });
-    const info: ModelInfo = {
-      name: context.name,
-      config: model.config,
-      parameterCount: parameterCount(model.config),
-      weightsDtype,
-      matrixArithmetic: weightsDtype === 'int8' ? 'integer' : 'f32',
-      weightBytes: weights.byteLength,
-      backend: 'cpu',
-      backendReason: '',
-      adapter: `WASM SIMD, ${threads} thread${threads === 1 ? '' : 's'}`,
+    return {
       threads,
-      loadMs: 0,
+      options: {
+        kernels,
+        threads: threads > 1 ? (memory: CpuMemory) => KernelThreads.start(memory, kernels, threads, webKernelThread) : undefined,
+        // As on the GPU: the previous model goes once this one is known to be acceptable.
+        checkConfig: () => this.freeModel(),
+      },
     };
-    return { gpt2: model, info, free: () => model.destroy() };
+  }
+
+  private async loadOnCpu(context: LoadContext, weightsDtype: WeightsDtype, requestedThreads?: number): Promise<LoadedModel> {
+    const { threads, options } = await this.cpuKernelsFor(requestedThreads);
+    const loaded = await loadCpuModel(context.parser, context.resolved, { ...options, dtype: weightsDtype, onProgress: weightsProgress(context.onProgress) });
+    return cpuLoadedModel(context.name, loaded, threads, false);
+  }
+
+  /** A saved model on the CPU from the layout saved after an earlier load, or null if there is none to use. */
+  private async restoreOnCpu(id: string, options: LoadOptions, onProgress?: (progress: LoadProgress) => void): Promise<LoadedModel | null> {
+    const store = await this.modelStore();
+    const [manifest, directory] = [await store.manifest(id), await store.existingDirectory(id)];
+    if (!manifest || !directory) return null;
+    const dtype = options.weightsDtype ?? CPU_WEIGHTS_DTYPE;
+    const saved = await findCpuLayout(directory, manifest, dtype);
+    if (!saved) return null;
+    const { threads, options: kernelOptions } = await this.cpuKernelsFor(options.cpuThreads);
+    const progress = weightsProgress(onProgress);
+    try {
+      const loaded = await restoreCpuModel(saved.layout, (write) => readCpuLayout(saved, write, progress), kernelOptions);
+      return cpuLoadedModel(id, loaded, threads, true);
+    } catch (error) {
+      // The layout could not be read (or the model is one the CPU cannot take, which its files will
+      // say as well): the model loads from its files, and that load saves the layout again.
+      console.warn(`the saved CPU layout of ${id} could not be read (${(error as Error).message}); loading from the model's files`);
+      return null;
+    }
+  }
+
+  /** Starts writing a just-loaded saved model's CPU-ready weights beside its files, in the background. */
+  private saveLayoutOf(id: string, loaded: LoadedCpuModel): void {
+    const { weights, model } = loaded;
+    if (!SAVED_LAYOUT_DTYPES.includes(weights.dtype)) return;
+    this.layoutSave = (async () => {
+      const store = await this.modelStore();
+      const [manifest, directory] = [await store.manifest(id), await store.existingDirectory(id)];
+      if (!manifest || !directory) return;
+      const layout = { config: model.config, dtype: weights.dtype, slots: [...weights.layoutSlots], bytes: weights.regionLength };
+      await saveCpuLayout(directory, manifest, layout, (offset, length) => weights.regionBytes(offset, length));
+    })().catch((error: unknown) => {
+      // Only the next load's speed depends on it: that load parses the files again and retries.
+      console.warn(`the CPU layout of ${id} could not be saved: ${(error as Error).message}`);
+    }).finally(() => (this.layoutSave = undefined));
   }
 
   async unload(): Promise<void> {
@@ -352,6 +416,7 @@ export class Engine {
 
   async deleteCachedModel(id: string): Promise<void> {
     if (this.download?.id === id) this.cancelDownload();
+    await this.layoutSave;
     if (this.model?.info.name === id) await this.unload();
     await (await this.modelStore()).delete(id);
   }

@@ -44,6 +44,7 @@ const GPT2_INFO: ModelInfo = {
   adapter: 'Test Adapter',
   threads: 1,
   loadMs: 1500,
+  fromSavedLayout: false,
 };
 
 /** What the engine answers when it put the model on the CPU: no GPU but a software one here. */
