@@ -75,7 +75,10 @@ export class ModelSummary extends LitElement {
         <span data-testid="model-arithmetic" title="what the matrix products multiply in; sums are always f32 or exact"
           >${ARITHMETIC_NAMES[model.matrixArithmetic]}</span> ·
         <span data-testid="model-backend" title=${model.backendReason}>${placeOf(model)}</span> · loaded in
-        ${(model.loadMs / 1000).toFixed(1)} s
+        ${(model.loadMs / 1000).toFixed(1)} s${model.fromSavedLayout
+          ? html` <span data-testid="from-saved-layout" title="the int8 weights the first load made, kept beside the model's files"
+              >from the saved int8 weights</span>`
+          : null}
       </span>
       ${model.backendReason
         ? html`<span class="details reason" data-testid="backend-reason">Why ${BACKEND_NAMES[model.backend]}: ${model.backendReason}</span>`

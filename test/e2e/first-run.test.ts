@@ -45,6 +45,7 @@ describe('the first start, with no model saved and the hub unreachable', () => {
     await page.locator('gpt2-app[model-state=ready]').waitFor({ timeout: 300_000 });
     expect(await page.getByTestId('model-name').textContent()).toContain('KJV demo');
     expect(await page.getByTestId('model-backend').textContent()).toMatch(/^CPU/);
+    expect(await page.getByTestId('from-saved-layout').count()).toBe(0);
     const note = (await page.getByTestId('demo-note').textContent())?.replace(/\s+/g, ' ');
     expect(note).toMatch(/tiny demo model trained on the King James Bible, not GPT-2/);
     expect(note).toMatch(/choose GPT-2 \(124M\) in the model list/);
@@ -52,6 +53,20 @@ describe('the first start, with no model saved and the hub unreachable', () => {
     await openPanel(page, 'models');
     await expect.poll(() => page.locator(`[data-testid=cached-models] li[data-model-id=${DEMO_MODEL.id}]`).count()).toBe(1);
     await closePanel(page, 'models');
+    expect(elsewhere).toEqual([]);
+  });
+
+  it('loads the demo from the int8 weights its first load saved, after a reload', async () => {
+    // The engine saves them in the background once the first load is done: wait for the header,
+    // which it writes last, so the reload does not cut the save short.
+    await expect.poll(() => page.evaluate(async (id) => {
+      const models = await (await navigator.storage.getDirectory()).getDirectoryHandle('models');
+      return (await models.getDirectoryHandle(id)).getFileHandle('cpu-int8.layout.json').then(() => true, () => false);
+    }, DEMO_MODEL.id), { timeout: 60_000 }).toBe(true);
+    await page.reload();
+    await page.locator('gpt2-app[model-state=ready]').waitFor({ timeout: 300_000 });
+    expect(await page.getByTestId('from-saved-layout').textContent()).toContain('saved int8 weights');
+    expect(await page.getByTestId('model-name').textContent()).toContain('KJV demo');
     expect(elsewhere).toEqual([]);
   });
 
