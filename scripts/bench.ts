@@ -3,8 +3,9 @@
 // Times the app's own engine in headless Chromium on a GPT-2 of the real shape with seeded random
 // weights (made on first use and kept in .cache/bench/), on WebGPU (the default) or the CPU
 // backend, and prints a table, or with --json one line of JSON. What is timed: loading the model
-// saved in the browser's storage up to the first token; processing a 128-token prompt; decoding
-// at contexts 128 and 512; the read bandwidth of what does the work (WebGPU: a reduction over a
+// saved in the browser's storage up to the first token, and again (on the CPU with int8 weights,
+// from the layout the first load saved); processing a 128-token prompt; decoding at contexts 128,
+// 512 and the last positions of the model's context (1016 for 1024 and 8 tokens); the read bandwidth of what does the work (WebGPU: a reduction over a
 // large GPU buffer; CPU: the WASM SIMD read loop over a large buffer, with the decode's threads),
 // and from those the fraction of it that decoding achieves on the weights (on WebGPU from decode
 // steps timed one by one between reads, on a copy of the model the page loads); each kernel on its own
@@ -18,6 +19,7 @@ import { MODEL_URL_PREFIX, openHeadlessSession } from './headless-session.ts';
 import { MODEL_SHAPES, ensureRandomModel } from './make-random-model.ts';
 
 const PROMPT_TOKENS = 128;
+/** Where decoding is timed: the prompt's length, and further into the context (the end of it is added). */
 const DECODE_CONTEXTS = [128, 512];
 const BENCH_PAGE = { path: 'bench.html', ready: 'runBench' };
 
@@ -31,7 +33,8 @@ function quartiles(values: number[]): string {
 }
 
 function formatTable(result: BenchResult): string {
-  const decodeMs = result[`decode_ms_per_token_ctx${DECODE_CONTEXTS[0]}`];
+  const contexts = result.decode_contexts;
+  const decodeMs = result[`decode_ms_per_token_ctx${contexts[0]}`];
   const cpu = result.backend === 'cpu';
   const threads = `${result.threads} thread${result.threads === 1 ? '' : 's'}`;
   const engineRunsFraction = `${result.decode_bandwidth_fraction_engine_runs.toFixed(2)} ` +
@@ -43,9 +46,9 @@ function formatTable(result: BenchResult): string {
     ['  loaded again', `${result.load_cached_ms.toFixed(0)} ms` + (result.load_cached_from_saved_layout ? ' (from the CPU layout the first load saved)' : '')],
     [`prompt processing, ${result.prefill_tokens} tokens`,
       `${result.prefill_tokens_per_s.toFixed(1)} tokens/s (${(result.prefill_ms / result.prefill_tokens).toFixed(1)} ms/token)`],
-    ...DECODE_CONTEXTS.map((context): [string, string] =>
+    ...contexts.map((context): [string, string] =>
       [`decode at context ${context}`, `${result[`decode_ms_per_token_ctx${context}`].toFixed(1)} ms/token`]),
-    [`decode at context ${DECODE_CONTEXTS[0]}, looking inside`, `${result.decode_ms_per_token_inspect.toFixed(1)} ms/token ` +
+    [`decode at context ${contexts[0]}, looking inside`, `${result.decode_ms_per_token_inspect.toFixed(1)} ms/token ` +
       `(${(100 * result.inspect_decode_overhead).toFixed(1)}% slower: the median of the runs, each against its own decode without)`],
     cpu
       ? ['CPU read bandwidth (WASM SIMD sum)', `${result.read_bandwidth_gbs.toFixed(2)} GB/s with ${threads}` +
@@ -62,7 +65,7 @@ function formatTable(result: BenchResult): string {
       : [['decode vs read bandwidth', engineRunsFraction]] satisfies [string, string][]),
     ['prompt processing vs decoding', `${result.prefill_speedup_per_token.toFixed(1)}× faster per token (the median of the runs)`],
     ...result.runs.map((run, i): [string, string] => [`run ${i + 1}`,
-      `prompt ${(run.prefill_ms / result.prefill_tokens).toFixed(1)} ms/token, ` + DECODE_CONTEXTS.map((context) =>
+      `prompt ${(run.prefill_ms / result.prefill_tokens).toFixed(1)} ms/token, ` + contexts.map((context) =>
         `decode ${run[`decode_ms_per_token_ctx${context}`].toFixed(1)} ms/token at ${context} ` +
         `(then read ${run[`read_bandwidth_gbs_ctx${context}`].toFixed(2)} GB/s)`).join(', ')]),
   ];
@@ -145,7 +148,8 @@ async function main(): Promise<void> {
       weightsDtype: values.dtype as BenchRequest['weightsDtype'],
       threads,
       promptTokens: PROMPT_TOKENS,
-      decodeContexts: DECODE_CONTEXTS,
+      // The last: decoded steps that end at the context's last position.
+      decodeContexts: [...DECODE_CONTEXTS, config.nCtx - decodeTokens],
       decodeTokens,
     };
     outcome = await session.page.evaluate((r) => window.runBench(r), request);

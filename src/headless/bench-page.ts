@@ -58,6 +58,8 @@ export interface BenchResult {
   load_cached_ms: number;
   /** Whether that second load read the saved CPU layout. */
   load_cached_from_saved_layout: boolean;
+  /** The contexts decoding was timed at (decode_ms_per_token_ctx<N>). */
+  decode_contexts: number[];
   prefill_tokens: number;
   prefill_ms: number;
   prefill_tokens_per_s: number;
@@ -340,6 +342,7 @@ function summarise(request: BenchRequest, timings: EngineTimings, readBandwidth:
     load_ms: loadMs,
     load_cached_ms: reload.ms,
     load_cached_from_saved_layout: reload.fromSavedLayout,
+    decode_contexts: request.decodeContexts,
     prefill_tokens: request.promptTokens,
     prefill_ms: prefillMs,
     prefill_tokens_per_s: request.promptTokens / (prefillMs / 1000),
