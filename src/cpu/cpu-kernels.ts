@@ -38,7 +38,7 @@ export interface CpuKernels {
 }
 
 /** The format codes of `embed` (assembly/cpu/embedding.ts). */
-export const WEIGHT_FORMAT_CODES = { f32: 0, f16: 1, int8: 2 } as const;
+export const WEIGHT_FORMAT_CODES = { f32: 0, f16: 1, int8: 2, q4: 3 } as const;
 
 /** The WASM page size, and the most a 32-bit memory can hold. */
 export const WASM_PAGE_BYTES = 65536;

@@ -117,23 +117,23 @@ describe('linear kernels', () => {
   });
 });
 
-describe('4-bit linear kernel (groups of 32 columns, one scale each)', () => {
-  /** The nibbles at `address` [rows, cols / 2] and scales [rows, cols / 32] as the layout documented in linear-q4.ts says, as floats. */
-  function dequantizeQ4(address: number, scales: number, rows: number, cols: number): Float64Array {
-    const bytes = cpu.bytes(address, rows * cols / 2);
-    const groupScales = cpu.floats(scales, rows * cols / 32);
-    const out = new Float64Array(rows * cols);
-    const signed = (nibble: number) => (nibble >= 8 ? nibble - 16 : nibble);
-    for (let group = 0; group < rows * cols / 32; group++) {
-      for (let j = 0; j < 16; j++) {
-        const byte = bytes[group * 16 + j];
-        out[group * 32 + j] = signed(byte & 15) * groupScales[group];
-        out[group * 32 + 16 + j] = signed(byte >> 4) * groupScales[group];
-      }
+/** The nibbles at `address` [rows, cols / 2] and scales [rows, cols / 32] as the layout documented in linear-q4.ts says, as floats. */
+function dequantizeQ4(address: number, scales: number, rows: number, cols: number): Float64Array {
+  const bytes = cpu.bytes(address, rows * cols / 2);
+  const groupScales = cpu.floats(scales, rows * cols / 32);
+  const out = new Float64Array(rows * cols);
+  const signed = (nibble: number) => (nibble >= 8 ? nibble - 16 : nibble);
+  for (let group = 0; group < rows * cols / 32; group++) {
+    for (let j = 0; j < 16; j++) {
+      const byte = bytes[group * 16 + j];
+      out[group * 32 + j] = signed(byte & 15) * groupScales[group];
+      out[group * 32 + 16 + j] = signed(byte >> 4) * groupScales[group];
     }
-    return out;
   }
+  return out;
+}
 
+describe('4-bit linear kernel (groups of 32 columns, one scale each)', () => {
   // Shapes: two groups (the tiny fixture's 64 columns), three, and 97 (past several token blocks of
   // the prompt path); tokens 1 (decode), 3, 7 and 13 (fours and leftovers); rows not a multiple of 4.
   const shapes = [
@@ -296,6 +296,23 @@ describe('embedding', () => {
     const q = new Int8Array(cpu.memory.buffer, quantized, vocab * C);
     const rowScales = cpu.floats(scales, vocab);
     expect(maxAbsDifference(floats(out, 3 * C), expected(Float64Array.from(q, (v, i) => v * rowScales[Math.floor(i / C)])))).toBeLessThan(1e-6);
+  });
+});
+
+describe('embedding from a q4 table', () => {
+  it('adds the dequantized token row (two groups, each with its own scale) to the position row', () => {
+    const C = 64, vocab = 5;
+    const wte = randomValues(vocab * C, 16).map((value, i) => value * (i % C < 32 ? 0.1 : 1));
+    const wpe = randomValues(4 * C, 17);
+    const tokenIds = Int32Array.of(4, 1);
+    const out = cpu.allocate(2 * C * 4, 'out');
+    const nibbles = cpu.allocate(vocab * C / 2, 'q4 wte');
+    const scales = cpu.allocate(vocab * C / 32 * 4, 'q4 scales');
+    cpu.kernels.quantizeRowsQ4(nibbles, scales, put(wte), vocab, C);
+    cpu.kernels.embed(out, put(tokenIds), 2, 1, nibbles, scales, WEIGHT_FORMAT_CODES.q4, put(wpe), WEIGHT_FORMAT_CODES.f32, C);
+    const table = dequantizeQ4(nibbles, scales, vocab, C);
+    const expected = Float64Array.from({ length: 2 * C }, (_, i) => table[tokenIds[Math.floor(i / C)] * C + (i % C)] + wpe[(1 + Math.floor(i / C)) * C + (i % C)]);
+    expect(maxAbsDifference(floats(out, 2 * C), expected)).toBeLessThan(1e-6);
   });
 });
 
