@@ -183,7 +183,9 @@ export class Engine {
 
   /** `requestedDtype` left out, the engine chooses (gpuWeightsDtype). */
   private async loadOnGpu(context: LoadContext, requestedDtype?: WeightsDtype): Promise<LoadedModel> {
-    if (requestedDtype === 'int8') throw new Error('int8 weights are for the CPU backend only: choose f16 or f32 for WebGPU');
+    if (requestedDtype === 'int8' || requestedDtype === 'q4') {
+      throw new Error(`${requestedDtype} weights are for the CPU backend only: choose f16 or f32 for WebGPU`);
+    }
     const gpu = await this.gpuContext();
     const weights = new GpuWeights(gpu.device);
     const software = isSoftwareAdapter(gpu.adapter);
@@ -247,7 +249,7 @@ export class Engine {
       config: model.config,
       parameterCount: parameterCount(model.config),
       weightsDtype,
-      matrixArithmetic: weightsDtype === 'int8' ? 'integer' : 'f32',
+      matrixArithmetic: weightsDtype === 'int8' || weightsDtype === 'q4' ? 'integer' : 'f32',
       weightBytes: weights.byteLength,
       backend: 'cpu',
       backendReason: '',
