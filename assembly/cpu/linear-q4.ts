@@ -2,20 +2,23 @@
 // for rows [rowStart, rowEnd) of W [rows, cols], g running over groups of 32 columns.
 //
 // The format is llama.cpp's q4_0 with the scales kept apart: each group of 32 weights of a row is
-// 16 bytes of signed 4-bit values plus one f32 scale. Byte j of a group holds weight j in its low
-// nibble and weight j + 16 in its high one, so one shift pair gives 16 weights in order
-// (i8x16.shl then i8x16.shr_s for the low nibbles, i8x16.shr_s alone for the high ones), with no
-// shuffle. The nibbles of a row sit together ([rows, cols / 2] bytes) and the scales beside them
-// ([rows, cols / 32] f32), so the inner loop reads two streams with fixed strides.
+// 16 bytes of signed (two's complement) 4-bit values plus one f32 scale. Byte j of a group holds
+// weight j in its low nibble and weight j + 16 in its high one. The nibbles of a row sit together
+// ([rows, cols / 2] bytes) and the scales beside them ([rows, cols / 32] f32), so the inner loop
+// reads two streams with fixed strides.
 //
 // The scale is q4_0's: the group's weight of largest magnitude, divided by -8, so that weight is
 // exactly -8 and all 16 levels are used (max |w| / 7 would leave -8 unused and make every step
 // 8/7 as coarse); a weight of the opposite sign as large is clamped to 7, one step off.
 //
 // The input is the int8 path's (quantizeRowsI16: int16, one scale per token), so the dot product of
-// a group is integer: nibbles widen to i16 and i32x4.dot_i16x8_s multiplies and adds pairs. A
-// group's sum is at most 32 · 8 · 32767 < 2^24 per lane, so each group goes to f32 on its own, times
-// its scale. Needs cols % 32 == 0.
+// a group is integer: weights widen to i16 and i32x4.dot_i16x8_s multiplies and adds pairs. The
+// kernel never shifts a nibble down: x86 has no 8-bit shifts, so i8x16.shr_s costs about five
+// instructions. Instead `bytes & 0xf0` is each high nibble times 16 as an i8, and `bytes << 4` each
+// low one, so 16 weights in order cost one or two instructions; the sums are 16× too large, and
+// the 1/16 joins the input scale at the end. A group's sum is at most 8 · 128 · 32768 = 2^25 per
+// lane, so each group goes to f32 on its own (exactly enough: 2^-24 relative), times its scale.
+// Needs cols % 32 == 0.
 //
 // Decoding takes one row at a time. A prompt goes in blocks of tokens whose int16 inputs fit in L1,
 // every row of the range passing over a block four tokens at a time, as linear-int8.ts does: each
@@ -59,15 +62,18 @@ export function quantizeRowsQ4(dst: usize, scales: usize, src: usize, rows: i32,
   return i8x16.min_s(i8x16.max_s(q, i8x16.splat(-8)), i8x16.splat(7));
 }
 
-/** Weights 0..15 of a group (its bytes' low nibbles), sign-extended to i8. */
+/** Weights 0..15 of a group (its bytes' low nibbles) times 16, as i8. */
 @inline function lowNibbles(bytes: v128): v128 {
-  return i8x16.shr_s(i8x16.shl(bytes, 4), 4);
+  return i8x16.shl(bytes, 4);
 }
 
-/** Weights 16..31 (the high nibbles). */
+/** Weights 16..31 (the high nibbles) times 16. */
 @inline function highNibbles(bytes: v128): v128 {
-  return i8x16.shr_s(bytes, 4);
+  return v128.and(bytes, i8x16.splat(<i8>0xf0));
 }
+
+/** Undoes the nibbles' factor of 16 (exact: a power of two). */
+const SIXTEENTH: f32 = 1.0 / 16;
 
 /** One group's 32 weights, widened to i16 in four vectors (w0..7, w8..15, w16..23, w24..31), against 32 i16 inputs at `x`. */
 @inline function dotGroup(w0: v128, w1: v128, w2: v128, w3: v128, x: usize): v128 {
@@ -77,7 +83,7 @@ export function quantizeRowsQ4(dst: usize, scales: usize, src: usize, rows: i32,
   );
 }
 
-/** Σ_g scale[g] · (row `w` · token row `x`) over the row's `groups`, in f32. */
+/** 16 · Σ_g scale[g] · (row `w` · token row `x`) over the row's `groups`, in f32. */
 @inline function dotRow(w: usize, scales: usize, x: usize, groups: usize): f32 {
   let f = f32x4.splat(0);
   for (let g: usize = 0; g < groups; g++) {
@@ -112,10 +118,10 @@ export function quantizeRowsQ4(dst: usize, scales: usize, src: usize, rows: i32,
     f2 = f32x4.add(f2, f32x4.mul(f32x4.convert_i32x4_s(dotGroup(w0, w1, w2, w3, xg + 2 * xStride)), scale));
     f3 = f32x4.add(f3, f32x4.mul(f32x4.convert_i32x4_s(dotGroup(w0, w1, w2, w3, xg + 3 * xStride)), scale));
   }
-  store<f32>(o, sum4(f0) * load<f32>(xScales) + b);
-  store<f32>(o + outStride, sum4(f1) * load<f32>(xScales, 4) + b);
-  store<f32>(o + 2 * outStride, sum4(f2) * load<f32>(xScales, 8) + b);
-  store<f32>(o + 3 * outStride, sum4(f3) * load<f32>(xScales, 12) + b);
+  store<f32>(o, sum4(f0) * (load<f32>(xScales) * SIXTEENTH) + b);
+  store<f32>(o + outStride, sum4(f1) * (load<f32>(xScales, 4) * SIXTEENTH) + b);
+  store<f32>(o + 2 * outStride, sum4(f2) * (load<f32>(xScales, 8) * SIXTEENTH) + b);
+  store<f32>(o + 3 * outStride, sum4(f3) * (load<f32>(xScales, 12) * SIXTEENTH) + b);
 }
 
 export function linearQ4(
@@ -142,7 +148,7 @@ export function linearQ4(
       }
       for (; t < last; t++) {
         const dot = dotRow(w, scales, xq + <usize>t * xStride, groups);
-        store<f32>(o + <usize>t * outStride, dot * load<f32>(xScales + (<usize>t << 2)) + b);
+        store<f32>(o + <usize>t * outStride, dot * (load<f32>(xScales + (<usize>t << 2)) * SIXTEENTH) + b);
       }
     }
   }
