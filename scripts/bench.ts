@@ -1,4 +1,4 @@
-// npm run bench [-- --model 124M|355M|774M|1.5B] [--backend webgpu|cpu] [--dtype f32|f16|int8]
+// npm run bench [-- --model 124M|355M|774M|1.5B] [--backend webgpu|cpu] [--dtype f32|f16|int8|q4]
 //                 [--threads N] [--decode-tokens N] [--json]
 // Times the app's own engine in headless Chromium on a GPT-2 of the real shape with seeded random
 // weights (made on first use and kept in .cache/bench/), on WebGPU (the default) or the CPU
@@ -113,9 +113,9 @@ async function main(): Promise<void> {
   if (!shapes.includes(values.model) || !config) throw new Error(`--model must be one of ${shapes.join(', ')}, got "${values.model}"`);
   const backend = values.backend;
   if (backend !== 'webgpu' && backend !== 'cpu') throw new Error(`--backend must be webgpu or cpu, got "${backend}"`);
-  const dtypes = backend === 'cpu' ? ['f32', 'f16', 'int8'] : ['f32', 'f16'];
+  const dtypes = backend === 'cpu' ? ['f32', 'f16', 'int8', 'q4'] : ['f32', 'f16'];
   if (values.dtype !== undefined && !dtypes.includes(values.dtype)) {
-    const hint = values.dtype === 'int8' ? 'int8 is for --backend cpu' : 'leave it out to let the engine choose';
+    const hint = values.dtype === 'int8' || values.dtype === 'q4' ? `${values.dtype} is for --backend cpu` : 'leave it out to let the engine choose';
     throw new Error(`--dtype must be ${dtypes.join(', ').replace(/, (?=[^,]*$)/, ' or ')} on ${backend} (${hint}), got "${values.dtype}"`);
   }
   const threads = values.threads === undefined ? undefined : Number(values.threads);

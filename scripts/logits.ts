@@ -1,13 +1,13 @@
 // npm run logits -- --model <file or folder> --tokens 464,2068,7586 [--all-positions] [--generate N]
-//                   [--top-k N] [--backend webgpu|cpu] [--dtype f32|f16|int8]
+//                   [--top-k N] [--backend webgpu|cpu] [--dtype f32|f16|int8|q4]
 // Runs the app's own worker and its WebGPU kernels (the default) or its CPU backend's WASM SIMD
 // kernels in headless Chromium and prints one JSON line: {"backend", "weightsDtype", "threads",
 // "logits":[...]} (+ "argmax" per position, + "generated" greedy tokens). With --top-k N (1-20),
 // + "top_k": after the last prompt token, then after each generated token, the N most likely next
 // tokens as [token_id, probability] (the model's own softmax, most likely first), and
 // "prompt_logprobs": ln p of each prompt token after the first given the tokens before it; both are
-// computed on the device, in the pass that reads the prompt and the decode steps. int8 weights are for
-// the CPU backend only. On failure it prints one line "error: <what is wrong>" and exits non-zero.
+// computed on the device, in the pass that reads the prompt and the decode steps. int8 and q4 weights
+// are for the CPU backend only. On failure it prints one line "error: <what is wrong>" and exits non-zero.
 import { parseArgs } from 'node:util';
 import type { HeadlessRequest, HeadlessResult } from '../src/headless/headless-page.ts';
 import { MODEL_URL_PREFIX, openHeadlessSession } from './headless-session.ts';
@@ -42,9 +42,9 @@ async function main(): Promise<void> {
   if (!Number.isInteger(topK) || topK < 0 || topK > TOP_TOKENS) throw new Error(`--top-k must be a whole number from 1 to ${TOP_TOKENS}, got "${values['top-k']}"`);
   const { backend, dtype } = values;
   if (backend !== 'webgpu' && backend !== 'cpu') throw new Error(`--backend must be webgpu or cpu, got "${backend}"`);
-  const dtypes = backend === 'cpu' ? ['f32', 'f16', 'int8'] : ['f32', 'f16'];
+  const dtypes = backend === 'cpu' ? ['f32', 'f16', 'int8', 'q4'] : ['f32', 'f16'];
   if (!dtypes.includes(dtype)) {
-    throw new Error(`--dtype must be ${dtypes.join(', ').replace(/, (?=[^,]*$)/, ' or ')} on ${backend}${dtype === 'int8' ? ' (int8 is for --backend cpu)' : ''}, got "${dtype}"`);
+    throw new Error(`--dtype must be ${dtypes.join(', ').replace(/, (?=[^,]*$)/, ' or ')} on ${backend}${dtype === 'int8' || dtype === 'q4' ? ` (${dtype} is for --backend cpu)` : ''}, got "${dtype}"`);
   }
   const paths = findModelFiles(values.model);
   const request: HeadlessRequest = {

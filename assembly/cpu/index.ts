@@ -9,6 +9,7 @@ export { layerNorm } from './layernorm';
 export { linearF16, splitEvenOdd } from './linear-f16';
 export { linearF32 } from './linear-f32';
 export { linearI8, quantizeRowsI16, quantizeRowsI8 } from './linear-int8';
+export { linearQ4, quantizeRowsQ4 } from './linear-q4';
 export { sumF32 } from './read-bandwidth';
 export { logSumExp, topTokens } from './top-tokens';
 

@@ -9,8 +9,12 @@ export interface CpuKernels {
   linearF16(out: number, xSplit: number, weight: number, bias: number, tokens: number, rows: number, cols: number, rowStart: number, rowEnd: number): void;
   linearI8(out: number, xq: number, xScales: number, weight: number, weightScales: number, bias: number,
     tokens: number, rows: number, cols: number, rowStart: number, rowEnd: number): void;
+  /** As linearI8, with 4-bit weights in groups of 32 columns, one scale each (assembly/cpu/linear-q4.ts). */
+  linearQ4(out: number, xq: number, xScales: number, weight: number, weightScales: number, bias: number,
+    tokens: number, rows: number, cols: number, rowStart: number, rowEnd: number): void;
   splitEvenOdd(dst: number, src: number, count: number): void;
   quantizeRowsI8(dst: number, scales: number, src: number, rows: number, cols: number): void;
+  quantizeRowsQ4(dst: number, scales: number, src: number, rows: number, cols: number): void;
   quantizeRowsI16(dst: number, scales: number, src: number, tokens: number, cols: number): void;
   layerNorm(out: number, x: number, weight: number, bias: number, tokens: number, C: number): void;
   /** x[t, c] += y[t, c] for t < tokens and columns [start, end) of rows `width` wide. */
@@ -34,7 +38,7 @@ export interface CpuKernels {
 }
 
 /** The format codes of `embed` (assembly/cpu/embedding.ts). */
-export const WEIGHT_FORMAT_CODES = { f32: 0, f16: 1, int8: 2 } as const;
+export const WEIGHT_FORMAT_CODES = { f32: 0, f16: 1, int8: 2, q4: 3 } as const;
 
 /** The WASM page size, and the most a 32-bit memory can hold. */
 export const WASM_PAGE_BYTES = 65536;

@@ -33,7 +33,7 @@ function yieldToEventLoop(): Promise<void> {
 /** Why the CPU kernels cannot run this shape, or null. */
 export function unsupportedCpuShapeReason(config: Gpt2Config): string | null {
   // int8 rows are read 16 elements at a time, attention heads too; every GPT-2 size has n_embd a
-  // multiple of 64 and heads of 64.
+  // multiple of 64 and heads of 64. (q4's groups of 32 columns are checked as its weights are laid out.)
   if (config.nEmbd % 16 !== 0) return `n_embd is ${config.nEmbd}; the CPU kernels need a multiple of 16`;
   const headSize = config.nEmbd / config.nHead;
   if (headSize % 16 !== 0) return `the head size is ${headSize}; the CPU kernels need a multiple of 16`;
@@ -68,8 +68,8 @@ export class Gpt2Cpu implements Gpt2Model {
   private readonly attended: number; // (nCtx, C) attention output, before c_proj
   private readonly projected: number; // (nCtx, C) c_proj output, before the residual add
   private readonly mlpHidden: number; // (nCtx, 4C) after c_fc and GELU
-  private readonly linearInput: number; // (nCtx, 4C) a linear layer's input in its kernel's form (f16: split, int8: i16)
-  private readonly linearInputScales: number; // (nCtx) int8: the input rows' scales
+  private readonly linearInput: number; // (nCtx, 4C) a linear layer's input in its kernel's form (f16: split, int8 and q4: i16)
+  private readonly linearInputScales: number; // (nCtx) int8 and q4: the input rows' scales
   private readonly headNormed: number; // (HEAD_ROWS, C)
   private readonly logits: number; // (HEAD_ROWS, vocab)
   private readonly noBias: number; // (vocab) zeros: the LM head has no bias
@@ -266,10 +266,10 @@ export class Gpt2Cpu implements Gpt2Model {
     return this.k.argmax(this.logits + row * vocabSize * 4, vocabSize);
   }
 
-  /** out[T, rows] = x[T, cols] · Wᵀ + b, in the weights' format, then `epilogue` on it. */
+  /** out[T, rows] = x[T, cols] · Wᵀ + b, in the weight's format, then `epilogue` on it. */
   private linear(out: number, x: number, weight: WeightPlacement, bias: number, T: number, rows: number, cols: number, epilogue?: Epilogue): void {
     const k = this.k;
-    switch (this.weights.dtype) {
+    switch (weight.format) {
       case 'f32':
         this.splitter.run('linearF32', [out, x, weight.address, bias, T, rows, cols], rows, 4, epilogue);
         return;
@@ -280,6 +280,12 @@ export class Gpt2Cpu implements Gpt2Model {
       case 'int8':
         k.quantizeRowsI16(this.linearInput, this.linearInputScales, x, T, cols);
         this.splitter.run('linearI8',
+          [out, this.linearInput, this.linearInputScales, weight.address, weight.scales, bias, T, rows, cols], rows, 4, epilogue);
+        return;
+      case 'q4':
+        // The same int16 input as int8.
+        k.quantizeRowsI16(this.linearInput, this.linearInputScales, x, T, cols);
+        this.splitter.run('linearQ4',
           [out, this.linearInput, this.linearInputScales, weight.address, weight.scales, bias, T, rows, cols], rows, 4, epilogue);
         return;
     }

@@ -261,7 +261,7 @@ async function runOnGpu(request: BenchRequest): Promise<BenchResult> {
     const { timings, readBandwidth } = await timeAmongBandwidths(request, (best?: ReadBandwidth) => measureReadBandwidth(gpu.device, best, best ? 'median' : 'best'),
       (a, b) => (a.gbPerSecond > b.gbPerSecond ? a : b));
     const { weightsDtype, config } = timings.info;
-    if (weightsDtype === 'int8') throw new Error('int8 weights are for the CPU backend only');
+    if (weightsDtype === 'int8' || weightsDtype === 'q4') throw new Error(`${weightsDtype} weights are for the CPU backend only`);
     const context = request.decodeContexts[0];
     log(`loading the model on the page, for ${INTERLEAVED_STEPS} decode steps at context ${context} between reads of the bandwidth`);
     const probe = new ReadBandwidthProbe(gpu.device);
@@ -311,7 +311,7 @@ async function runOnCpu(request: BenchRequest): Promise<BenchResult> {
 
 /** What one decode step reads: every weight but the unused rows of wpe. */
 function decodeWeightBytesOf({ config, weightBytes, weightsDtype }: ModelInfo): number {
-  // wpe is stored as the matrices are, but stays f32 under int8 (a token reads one row of it).
+  // wpe is stored as the matrices are, but stays f32 under int8 and q4 (a token reads one row of it).
   const wpeBytesPerElement = weightsDtype === 'f16' ? 2 : 4;
   return weightBytes - (config.nCtx - 1) * config.nEmbd * wpeBytesPerElement;
 }

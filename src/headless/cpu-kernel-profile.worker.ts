@@ -26,13 +26,21 @@ export interface CpuProfileRequest {
 
 interface Matrix {
   kernel: string;
+  /** As the model stores it: under q4 the LM head is int8 (src/cpu/cpu-weights.ts). */
+  dtype: WeightsDtype;
   rows: number;
   cols: number;
   /** One per layer (one for the LM head). */
   placements: { address: number; scales: number }[];
 }
 
-const BYTES_PER_WEIGHT: Record<WeightsDtype, number> = { f32: 4, f16: 2, int8: 1 };
+const BYTES_PER_WEIGHT: Record<WeightsDtype, number> = { f32: 4, f16: 2, int8: 1, q4: 0.5 };
+
+/** Bytes of f32 scales per row: int8 one, q4 one per group of 32 columns. */
+function scaleBytesPerRow(dtype: WeightsDtype, cols: number): number {
+  if (dtype === 'int8') return 4;
+  return dtype === 'q4' ? (cols / 32) * 4 : 0;
+}
 
 async function profile({ config, dtype, threads, passes }: CpuProfileRequest): Promise<KernelTiming[]> {
   const { nEmbd: C, nLayer, vocabSize } = config;
@@ -42,22 +50,23 @@ async function profile({ config, dtype, threads, passes }: CpuProfileRequest): P
   const k = cpu.kernels;
   const largest = Math.max(vocabSize, 4 * C);
 
-  const weightBytes = (rows: number, cols: number) => rows * cols * BYTES_PER_WEIGHT[dtype];
-  const place = (rows: number, cols: number) => {
-    const address = cpu.allocate(weightBytes(rows, cols), 'the profile\'s weights');
-    fillWeights(cpu.bytes(address, weightBytes(rows, cols)), dtype);
-    const scales = dtype === 'int8' ? cpu.allocate(rows * 4, 'the profile\'s scales') : 0;
-    if (scales) cpu.floats(scales, rows).fill(1 / 127);
+  const weightBytes = (format: WeightsDtype, rows: number, cols: number) => rows * cols * BYTES_PER_WEIGHT[format];
+  const place = (format: WeightsDtype, rows: number, cols: number) => {
+    const address = cpu.allocate(weightBytes(format, rows, cols), 'the profile\'s weights');
+    fillWeights(cpu.bytes(address, weightBytes(format, rows, cols)), format);
+    const scaleCount = scaleBytesPerRow(format, cols) / 4 * rows;
+    const scales = scaleCount > 0 ? cpu.allocate(scaleCount * 4, 'the profile\'s scales') : 0;
+    if (scales) cpu.floats(scales, scaleCount).fill(format === 'q4' ? 1 / 64 : 1 / 127);
     return { address, scales };
   };
-  const matrix = (kernel: string, rows: number, cols: number, count: number): Matrix =>
-    ({ kernel, rows, cols, placements: Array.from({ length: count }, () => place(rows, cols)) });
+  const matrix = (kernel: string, format: WeightsDtype, rows: number, cols: number, count: number): Matrix =>
+    ({ kernel, dtype: format, rows, cols, placements: Array.from({ length: count }, () => place(format, rows, cols)) });
   const matrices = [
-    matrix('qkv', 3 * C, C, nLayer),
-    matrix('attn-proj', C, C, nLayer),
-    matrix('mlp-up', 4 * C, C, nLayer),
-    matrix('mlp-down', C, 4 * C, nLayer),
-    matrix('lm-head', vocabSize, C, 1),
+    matrix('qkv', dtype, 3 * C, C, nLayer),
+    matrix('attn-proj', dtype, C, C, nLayer),
+    matrix('mlp-up', dtype, 4 * C, C, nLayer),
+    matrix('mlp-down', dtype, C, 4 * C, nLayer),
+    matrix('lm-head', dtype === 'q4' ? 'int8' : dtype, vocabSize, C, 1),
   ];
   const x = cpu.allocate(4 * C * 4, 'the profile\'s input');
   cpu.floats(x, 4 * C).set(Float32Array.from({ length: 4 * C }, (_, i) => ((i % 13) - 6) / 10));
@@ -72,8 +81,8 @@ async function profile({ config, dtype, threads, passes }: CpuProfileRequest): P
     : new SingleThread(k);
   try {
     // As Gpt2Cpu.linear, for one token.
-    const linear = (weight: { address: number; scales: number }, rows: number, cols: number) => {
-      switch (dtype) {
+    const linear = (format: WeightsDtype, weight: { address: number; scales: number }, rows: number, cols: number) => {
+      switch (format) {
         case 'f32':
           splitter.run('linearF32', [out, x, weight.address, bias, 1, rows, cols], rows, 4);
           return;
@@ -84,6 +93,10 @@ async function profile({ config, dtype, threads, passes }: CpuProfileRequest): P
         case 'int8':
           k.quantizeRowsI16(linearInput, inputScale, x, 1, cols);
           splitter.run('linearI8', [out, linearInput, inputScale, weight.address, weight.scales, bias, 1, rows, cols], rows, 4);
+          return;
+        case 'q4':
+          k.quantizeRowsI16(linearInput, inputScale, x, 1, cols);
+          splitter.run('linearQ4', [out, linearInput, inputScale, weight.address, weight.scales, bias, 1, rows, cols], rows, 4);
           return;
       }
     };
@@ -97,7 +110,7 @@ async function profile({ config, dtype, threads, passes }: CpuProfileRequest): P
       const spent = matrices.map(() => 0);
       for (const { index, m, weight } of calls) {
         const started = performance.now();
-        linear(weight, m.rows, m.cols);
+        linear(m.dtype, weight, m.rows, m.cols);
         spent[index] += performance.now() - started;
       }
       spent.forEach((ms, index) => (best[index] = Math.min(best[index], ms)));
@@ -108,7 +121,7 @@ async function profile({ config, dtype, threads, passes }: CpuProfileRequest): P
       rows: 1,
       calls: m.placements.length,
       msPerCall: best[index] / m.placements.length,
-      weightBytes: weightBytes(m.rows, m.cols) + (dtype === 'int8' ? m.rows * 4 : 0),
+      weightBytes: weightBytes(m.dtype, m.rows, m.cols) + m.rows * scaleBytesPerRow(m.dtype, m.cols),
       flops: 2 * m.rows * m.cols,
     }));
   } finally {
@@ -116,12 +129,13 @@ async function profile({ config, dtype, threads, passes }: CpuProfileRequest): P
   }
 }
 
-/** Normal numbers of either sign in the dtype's encoding (f16: ±0.1, ±0.2; f32: ±0.1 … ±0.3; int8: -3 … 3). */
+/** Normal numbers of either sign in the dtype's encoding (f16: ±0.1, ±0.2; f32: ±0.1 … ±0.3; int8: -3 … 3; q4: -8 … 7). */
 function fillWeights(bytes: Uint8Array, dtype: WeightsDtype): void {
   const patterns: Record<WeightsDtype, Uint8Array> = {
     f32: new Uint8Array(Float32Array.of(0.1, -0.2, 0.3, -0.1, 0.2, -0.3, 0.1, 0.2).buffer),
     f16: new Uint8Array(Uint16Array.of(0x2e66, 0xae66, 0x3266, 0xb266, 0x2e66, 0x3266, 0xae66, 0xb266).buffer),
     int8: new Uint8Array(Int8Array.of(-3, -2, -1, 0, 1, 2, 3, 1, -1, 2, -2, 3, -3, 0, 1, -1).buffer),
+    q4: Uint8Array.of(0x8f, 0x1e, 0x2d, 0x3c, 0x4b, 0x5a, 0x69, 0x78, 0x87, 0x96, 0xa5, 0xb4, 0xc3, 0xd2, 0xe1, 0xf0),
   };
   const pattern = patterns[dtype];
   const chunk = new Uint8Array(1 << 20);

@@ -23,7 +23,7 @@ export interface InterleavedRequest {
   configUrl: string;
   weightsUrl: string;
   /** The matrices as the engine stored them. */
-  weightsDtype: Exclude<WeightsDtype, 'int8'>;
+  weightsDtype: Exclude<WeightsDtype, 'int8' | 'q4'>;
   /** What one decode step reads (the engine's model's: the same file, stored the same way). */
   decodeWeightBytes: number;
   /** Each step decodes the token at position context - 1, attending over `context` positions. */

@@ -1,6 +1,6 @@
 // The CPU backend's ready-made weights, kept beside a saved model's files: after the first load of
-// a saved model with int8 weights, the memory region the weights were quantized into is written to
-// the model's directory, so the next load reads it back as it is, with no parsing and no
+// a saved model with int8 (or q4) weights, the memory region the weights were quantized into is
+// written to the model's directory, so the next load reads it back as it is, with no parsing and no
 // quantization. Two files per weights format: the bytes (cpu-int8.layout), then, written last, a
 // header (cpu-int8.layout.json) that names the model files it was made from, the app's layout
 // version and the tensors' shapes. A layout whose header is missing, or names other files (the
@@ -11,7 +11,7 @@ import { readJsonFile, removeFile, writeTextFile, type ModelManifest, type Store
 
 /** Formats worth a saved layout: they cost a quantization pass. f32 and f16 are copied from the
  *  file about as fast as they would be from a saved copy, which would double their disk use. */
-export const SAVED_LAYOUT_DTYPES: readonly CpuWeightsDtype[] = ['int8'];
+export const SAVED_LAYOUT_DTYPES: readonly CpuWeightsDtype[] = ['int8', 'q4'];
 
 const dataFileName = (dtype: CpuWeightsDtype) => `cpu-${dtype}.layout`;
 const headerFileName = (dtype: CpuWeightsDtype) => `cpu-${dtype}.layout.json`;

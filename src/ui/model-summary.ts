@@ -76,8 +76,8 @@ export class ModelSummary extends LitElement {
           >${ARITHMETIC_NAMES[model.matrixArithmetic]}</span> ·
         <span data-testid="model-backend" title=${model.backendReason}>${placeOf(model)}</span> · loaded in
         ${(model.loadMs / 1000).toFixed(1)} s${model.fromSavedLayout
-          ? html` <span data-testid="from-saved-layout" title="the int8 weights the first load made, kept beside the model's files"
-              >from the saved int8 weights</span>`
+          ? html` <span data-testid="from-saved-layout" title="the weights the first load quantized, kept beside the model's files"
+              >from the saved ${model.weightsDtype} weights</span>`
           : null}
       </span>
       ${model.backendReason

@@ -66,9 +66,9 @@ export function validateSettings(settings: AppSettings): SettingsErrors {
   if (!settings.stopStrings.every((stop) => stop.length > 0)) errors.stopStrings = 'Stop strings cannot be empty.';
   if (settings.framing !== 'chat' && settings.framing !== 'plain') errors.framing = 'Choose chat or plain completion.';
   if (!['auto', 'webgpu', 'cpu'].includes(settings.backend)) errors.backend = 'Choose automatic, WebGPU or CPU.';
-  // int8 with WebGPU is left to the engine to refuse: it says why, and the choice may be a step on
-  // the way to switching the backend too.
-  if (!['auto', 'f32', 'f16', 'int8'].includes(settings.weightsDtype)) errors.weightsDtype = 'Choose automatic, f32, f16 or int8.';
+  // int8 and q4 with WebGPU are left to the engine to refuse: it says why, and the choice may be a
+  // step on the way to switching the backend too.
+  if (!['auto', 'f32', 'f16', 'int8', 'q4'].includes(settings.weightsDtype)) errors.weightsDtype = 'Choose automatic, f32, f16, int8 or q4.';
   if (!isHttpUrl(settings.hubUrl)) errors.hubUrl = 'The hub URL must be a web address starting with http:// or https://.';
   return errors;
 }

@@ -87,8 +87,11 @@ export interface StorageInfo {
 /** Where the model runs: WebGPU, or the CPU (WASM SIMD) where no real GPU is usable. */
 export type Backend = 'webgpu' | 'cpu';
 
-/** How matrices are stored: f16 halves memory and bandwidth; int8 (CPU only) quarters them. */
-export type WeightsDtype = 'f32' | 'f16' | 'int8';
+/**
+ * How matrices are stored: f16 halves memory and bandwidth; int8 (CPU only) quarters them; q4 (CPU
+ * only: 4 bits in groups of 32 with an f32 scale each, the LM head int8) takes about a fifth.
+ */
+export type WeightsDtype = 'f32' | 'f16' | 'int8' | 'q4';
 
 export interface LoadOptions {
   /** Left out, the engine chooses: WebGPU on a real GPU, the CPU with no adapter or a software one. */
@@ -114,7 +117,7 @@ export interface ModelInfo {
   parameterCount: number;
   weightsDtype: WeightsDtype;
   /** f16 for f16 matrices on a GPU with shader-f16 (the MLP's products; the others are f32);
-   *  integer for the CPU's int8 matrices (multiplied by the input quantized to int16); f32 otherwise. */
+   *  integer for the CPU's int8 and q4 matrices (multiplied by the input quantized to int16); f32 otherwise. */
   matrixArithmetic: MatrixArithmetic;
   weightBytes: number;
   backend: Backend;

@@ -74,7 +74,7 @@ function cpuLoadedModel(name: string, cpu: LoadedCpuModel, threads: number, from
     config: model.config,
     parameterCount: parameterCount(model.config),
     weightsDtype: weights.dtype,
-    matrixArithmetic: weights.dtype === 'int8' ? 'integer' : 'f32',
+    matrixArithmetic: weights.dtype === 'int8' || weights.dtype === 'q4' ? 'integer' : 'f32',
     weightBytes: weights.byteLength,
     backend: 'cpu',
     backendReason: '',
@@ -215,7 +215,9 @@ export class Engine {
 
   /** `requestedDtype` left out, the engine chooses (gpuWeightsDtype). */
   private async loadOnGpu(context: LoadContext, requestedDtype?: WeightsDtype): Promise<LoadedModel> {
-    if (requestedDtype === 'int8') throw new Error('int8 weights are for the CPU backend only: choose f16 or f32 for WebGPU');
+    if (requestedDtype === 'int8' || requestedDtype === 'q4') {
+      throw new Error(`${requestedDtype} weights are for the CPU backend only: choose f16 or f32 for WebGPU`);
+    }
     const gpu = await this.gpuContext();
     const weights = new GpuWeights(gpu.device);
     const software = isSoftwareAdapter(gpu.adapter);

@@ -102,7 +102,21 @@ describe('the CPU-ready weights saved beside a model', () => {
     expect(await logits()).toEqual(parsedLogits);
   });
 
-  it('is kept for int8 only: f32 weights load from the files every time', async () => {
+  it('is kept for q4 too, in its own file', async () => {
+    const q4: LoadOptions = { backend: 'cpu', weightsDtype: 'q4' };
+    const first = await engine.load({ kind: 'cached', id }, q4);
+    expect(first.fromSavedLayout).toBe(false);
+    const parsed = await logits();
+    const second = await engine.load({ kind: 'cached', id }, q4);
+    expect(second.fromSavedLayout).toBe(true);
+    expect(second.weightsDtype).toBe('q4');
+    expect(await logits()).toEqual(parsed);
+    expect(await fileSize('cpu-q4.layout')).toBeLessThan(await fileSize('cpu-int8.layout'));
+    // The int8 layout is still there, and still used.
+    expect((await engine.load({ kind: 'cached', id }, int8)).fromSavedLayout).toBe(true);
+  });
+
+  it('is not kept for f32: f32 weights load from the files every time', async () => {
     for (let i = 0; i < 2; i++) {
       const f32 = await engine.load({ kind: 'cached', id }, { backend: 'cpu', weightsDtype: 'f32' });
       expect(f32.fromSavedLayout).toBe(false);

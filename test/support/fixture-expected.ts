@@ -19,3 +19,12 @@ export interface ExpectedCase {
  */
 export const INT8_MAX_LOGIT_ERROR = 0.6;
 export const INT8_MIN_TOP1_AGREEMENT = 0.9;
+
+/**
+ * q4 weights (groups of 32, wte int8) on the same fixture: measured max logit error 5.47 and top-1
+ * agreement 104 of 171 positions (61%). That is what 4 bits do to its random (untrained) weights,
+ * about 14× int8's rounding per weight, as int8's error above predicts; the trained demo model's
+ * held-out loss is the finer check (test/unit/demo-model.test.ts).
+ */
+export const Q4_MAX_LOGIT_ERROR = 7.5;
+export const Q4_MIN_TOP1_AGREEMENT = 0.5;

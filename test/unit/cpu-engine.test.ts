@@ -6,7 +6,7 @@ import { loadCpuModel, type LoadedCpuModel } from '../../src/cpu/load-cpu-model.
 import type { CpuWeightsDtype } from '../../src/cpu/cpu-weights.ts';
 import { KernelThreads } from '../../src/cpu/kernel-threads.ts';
 import { nodeKernelThread } from '../support/node-kernel-threads.ts';
-import { INT8_MAX_LOGIT_ERROR, INT8_MIN_TOP1_AGREEMENT, type ExpectedCase } from '../support/fixture-expected.ts';
+import { INT8_MAX_LOGIT_ERROR, INT8_MIN_TOP1_AGREEMENT, Q4_MAX_LOGIT_ERROR, Q4_MIN_TOP1_AGREEMENT, type ExpectedCase } from '../support/fixture-expected.ts';
 import { FIXTURES, createParser, fixture, memoryFile, pytorchSource, torchFixture } from './weights-helpers.ts';
 import type { WeightsSource } from '../../src/weights/load-weights.ts';
 
@@ -124,10 +124,15 @@ for (const variant of variants) {
   });
 }
 
-describe('CPU backend, int8 weights (per-row scales) against the f32 reference', () => {
+const QUANTIZED = [
+  { dtype: 'int8', what: 'per-row scales', maxLogitError: INT8_MAX_LOGIT_ERROR, minTop1Agreement: INT8_MIN_TOP1_AGREEMENT },
+  { dtype: 'q4', what: 'groups of 32, wte int8', maxLogitError: Q4_MAX_LOGIT_ERROR, minTop1Agreement: Q4_MIN_TOP1_AGREEMENT },
+] as const;
+
+for (const { dtype, what, maxLogitError: bound, minTop1Agreement } of QUANTIZED) describe(`CPU backend, ${dtype} weights (${what}) against the f32 reference`, () => {
   for (const threads of [1, 2]) {
     it(`reports its error and stays within the stated bounds (${threads} thread${threads > 1 ? 's' : ''})`, async () => {
-      const loaded = await load('model.safetensors', 'int8', threads);
+      const loaded = await load('model.safetensors', dtype, threads);
       try {
         let maxLogitError = 0;
         let agreeing = 0;
@@ -140,11 +145,11 @@ describe('CPU backend, int8 weights (per-row scales) against the f32 reference',
           positions += argmax.length;
         }
         const agreement = agreeing / positions;
-        console.log(`int8 on the tiny fixture: max logit error ${maxLogitError.toFixed(3)} (bound ${INT8_MAX_LOGIT_ERROR}), ` +
-          `top-1 agreement ${agreeing}/${positions} = ${(100 * agreement).toFixed(1)}% (bound ${100 * INT8_MIN_TOP1_AGREEMENT}%)`);
-        expect(maxLogitError).toBeLessThan(INT8_MAX_LOGIT_ERROR);
-        expect(agreement).toBeGreaterThanOrEqual(INT8_MIN_TOP1_AGREEMENT);
-        // int8 must not be exact either: that would mean the weights were not quantized.
+        console.log(`${dtype} on the tiny fixture: max logit error ${maxLogitError.toFixed(3)} (bound ${bound}), ` +
+          `top-1 agreement ${agreeing}/${positions} = ${(100 * agreement).toFixed(1)}% (bound ${100 * minTop1Agreement}%)`);
+        expect(maxLogitError).toBeLessThan(bound);
+        expect(agreement).toBeGreaterThanOrEqual(minTop1Agreement);
+        // It must not be exact either: that would mean the weights were not quantized.
         expect(maxLogitError).toBeGreaterThan(1e-3);
       } finally {
         loaded.model.destroy();

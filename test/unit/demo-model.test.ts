@@ -6,6 +6,8 @@ import { execFileSync } from 'node:child_process';
 import { createHash } from 'node:crypto';
 import { readFileSync } from 'node:fs';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import type { CpuWeightsDtype } from '../../src/cpu/cpu-weights.ts';
+import type { Gpt2Cpu } from '../../src/cpu/gpt2-cpu.ts';
 import { loadCpuModel, type LoadedCpuModel } from '../../src/cpu/load-cpu-model.ts';
 import { KernelThreads } from '../../src/cpu/kernel-threads.ts';
 import { DEMO_MODEL } from '../../src/models/demo-model.ts';
@@ -52,6 +54,43 @@ function backToBackRepeat(tokens: number[]): number[] | null {
   return null;
 }
 
+/** Mean loss (nats/token) on the held-out chapters, and the mean probability on ids never trained on. */
+async function heldOutScore(model: Gpt2Cpu, tokens: KjvTokens): Promise<{ loss: number; unseenMass: number; count: number }> {
+  const { vocabSize, nCtx } = model.config;
+  const trainingIds = [...new Set(tokens.train)];
+  let loss = 0;
+  let unseenMass = 0;
+  let count = 0;
+  // Windows of nCtx + 1 tokens, each predicted from its window's start, as evaluate.py scores them.
+  for (let start = 0; start < tokens.heldOut.length - 1; start += nCtx) {
+    const window = tokens.heldOut.slice(start, start + nCtx + 1);
+    const logits = await model.allLogits(window.slice(0, -1));
+    for (let position = 0; position < window.length - 1; position++) {
+      const offset = position * vocabSize;
+      const logSum = logSumExp(logits, offset, vocabSize);
+      loss += logSum - logits[offset + window[position + 1]];
+      let seenMass = 0;
+      for (const id of trainingIds) seenMass += Math.exp(logits[offset + id] - logSum);
+      unseenMass += 1 - seenMass;
+      count++;
+    }
+  }
+  return { loss: loss / count, unseenMass: unseenMass / count, count };
+}
+
+async function loadDemoModel(dtype: CpuWeightsDtype): Promise<LoadedCpuModel> {
+  const source = {
+    format: 'safetensors' as const,
+    config: { format: 'json' as const, bytes: readFileSync(`${FOLDER}config.json`) },
+    files: [memoryFile('model.safetensors', weightsBytes, 1 << 20)],
+  };
+  return loadCpuModel(await createParser(), source, {
+    dtype,
+    kernels: threadedKernels,
+    threads: (memory) => KernelThreads.start(memory, threadedKernels, 2, nodeKernelThread),
+  });
+}
+
 describe('the demo model, from its shipped file', () => {
   let loaded: LoadedCpuModel;
   let tokens: KjvTokens;
@@ -60,17 +99,8 @@ describe('the demo model, from its shipped file', () => {
   beforeAll(async () => {
     bibleText = kjvText();
     tokens = kjvTokens(kjvChapters(bibleText));
-    const source = {
-      format: 'safetensors' as const,
-      config: { format: 'json' as const, bytes: readFileSync(`${FOLDER}config.json`) },
-      files: [memoryFile('model.safetensors', weightsBytes, 1 << 20)],
-    };
     // f16: the file's own values, multiplied in f32.
-    loaded = await loadCpuModel(await createParser(), source, {
-      dtype: 'f16',
-      kernels: threadedKernels,
-      threads: (memory) => KernelThreads.start(memory, threadedKernels, 2, nodeKernelThread),
-    });
+    loaded = await loadDemoModel('f16');
   }, 120_000);
   afterAll(() => loaded?.model.destroy());
 
@@ -85,27 +115,7 @@ describe('the demo model, from its shipped file', () => {
   });
 
   it('scores at most 4.0 nats per token on the held-out chapters, with under 1% on ids never trained on', async () => {
-    const { vocabSize, nCtx } = loaded.model.config;
-    const trainingIds = [...new Set(tokens.train)];
-    let loss = 0;
-    let unseenMass = 0;
-    let count = 0;
-    // Windows of nCtx + 1 tokens, each predicted from its window's start, as evaluate.py scores them.
-    for (let start = 0; start < tokens.heldOut.length - 1; start += nCtx) {
-      const window = tokens.heldOut.slice(start, start + nCtx + 1);
-      const logits = await loaded.model.allLogits(window.slice(0, -1));
-      for (let position = 0; position < window.length - 1; position++) {
-        const offset = position * vocabSize;
-        const logSum = logSumExp(logits, offset, vocabSize);
-        loss += logSum - logits[offset + window[position + 1]];
-        let seenMass = 0;
-        for (const id of trainingIds) seenMass += Math.exp(logits[offset + id] - logSum);
-        unseenMass += 1 - seenMass;
-        count++;
-      }
-    }
-    loss /= count;
-    unseenMass /= count;
+    const { loss, unseenMass, count } = await heldOutScore(loaded.model, tokens);
     console.log(`demo model, held out: ${loss.toFixed(4)} nats/token over ${count} tokens, ${(100 * unseenMass).toFixed(3)}% on unseen ids`);
     expect(count).toBe(evaluation.held_out_tokens);
     expect(loss).toBeLessThanOrEqual(4.0);
@@ -135,4 +145,24 @@ describe('the demo model, from its shipped file', () => {
       expect(words.filter((word) => !kjvWords.has(word)), text).toEqual([]);
     }
   });
+});
+
+describe('the demo model with q4 weights', () => {
+  it('loses at most 0.1 nats per token on the held-out chapters against its F16 file', async () => {
+    const tokens = kjvTokens(kjvChapters(kjvText()));
+    const loaded = await loadDemoModel('q4');
+    try {
+      const { loss, count } = await heldOutScore(loaded.model, tokens);
+      // The card's loss is the F16 file's (the test above checks it within 2e-3).
+      const increase = loss - evaluation.held_out_loss;
+      console.log(`demo model, held out, q4: ${loss.toFixed(4)} nats/token over ${count} tokens against F16's ` +
+        `${evaluation.held_out_loss.toFixed(4)}: ${increase >= 0 ? '+' : ''}${increase.toFixed(4)}`);
+      expect(count).toBe(evaluation.held_out_tokens);
+      expect(increase).toBeLessThanOrEqual(0.1);
+      // Not the F16 result either: the weights were quantized.
+      expect(Math.abs(increase)).toBeGreaterThan(1e-3);
+    } finally {
+      loaded.model.destroy();
+    }
+  }, 600_000);
 });

@@ -43,7 +43,7 @@ it.each([
   ['seed', -1, /from 0/],
   ['seed', 2 ** 32, /4294967295/],
   ['backend', 'metal', /automatic, WebGPU or CPU/],
-  ['weightsDtype', 'f8', /automatic, f32, f16 or int8/],
+  ['weightsDtype', 'f8', /automatic, f32, f16, int8 or q4/],
   ['hubUrl', 'huggingface.co', /http/],
   ['hubUrl', 'ftp://mirror/', /http/],
 ] as const)('rejects %s = %s with a message that says what to enter', (name, value, message) => {

@@ -1,0 +1,155 @@
+// Linear layer with 4-bit weights: out[t, r] = xScale[t] · Σ_g scale[r, g] · (xq[t, g] · Wq[r, g]) + b[r]
+// for rows [rowStart, rowEnd) of W [rows, cols], g running over groups of 32 columns.
+//
+// The format is llama.cpp's q4_0 with the scales kept apart: each group of 32 weights of a row is
+// 16 bytes of signed (two's complement) 4-bit values plus one f32 scale. Byte j of a group holds
+// weight j in its low nibble and weight j + 16 in its high one. The nibbles of a row sit together
+// ([rows, cols / 2] bytes) and the scales beside them ([rows, cols / 32] f32), so the inner loop
+// reads two streams with fixed strides.
+//
+// The scale is q4_0's: the group's weight of largest magnitude, divided by -8, so that weight is
+// exactly -8 and all 16 levels are used (max |w| / 7 would leave -8 unused and make every step
+// 8/7 as coarse); a weight of the opposite sign as large is clamped to 7, one step off.
+//
+// The input is the int8 path's (quantizeRowsI16: int16, one scale per token), so the dot product of
+// a group is integer: weights widen to i16 and i32x4.dot_i16x8_s multiplies and adds pairs. The
+// kernel never shifts a nibble down: x86 has no 8-bit shifts, so i8x16.shr_s costs about five
+// instructions. Instead `bytes & 0xf0` is each high nibble times 16 as an i8, and `bytes << 4` each
+// low one, so 16 weights in order cost one or two instructions; the sums are 16× too large, and
+// the 1/16 joins the input scale at the end. A group's sum is at most 8 · 128 · 32768 = 2^25 per
+// lane, so each group goes to f32 on its own (exactly enough: 2^-24 relative), times its scale.
+// Needs cols % 32 == 0.
+//
+// Decoding takes one row at a time. A prompt goes in blocks of tokens whose int16 inputs fit in L1,
+// every row of the range passing over a block four tokens at a time, as linear-int8.ts does: each
+// group's 32 weights are unpacked once for four tokens.
+import { sum4 } from './simd';
+
+const L1_INPUT_BYTES: usize = 16384;
+
+/**
+ * Each row of `src` f32 [rows, cols] as 4-bit groups: nibbles in `dst` [rows, cols / 2] bytes,
+ * one scale per group of 32 in `scales` [rows, cols / 32] f32 (layout above).
+ */
+export function quantizeRowsQ4(dst: usize, scales: usize, src: usize, rows: i32, cols: i32): void {
+  const groups = <usize>cols / 32;
+  for (let r: usize = 0; r < <usize>rows; r++) {
+    for (let g: usize = 0; g < groups; g++) {
+      const s = src + ((r * groups + g) << 7); // 32 f32s = 128 bytes
+      // The weight of largest magnitude, with its sign: it becomes -8.
+      let extreme: f32 = 0;
+      for (let i: usize = 0; i < 32; i++) {
+        const w = load<f32>(s + (i << 2));
+        if (abs(w) > abs(extreme)) extreme = w;
+      }
+      const scale: f32 = extreme / -8;
+      store<f32>(scales + ((r * groups + g) << 2), scale);
+      const inverse = f32x4.splat(scale != 0 ? 1 / scale : 0);
+      const low = quantize16(s, inverse);
+      const high = quantize16(s + 64, inverse);
+      v128.store(dst + ((r * groups + g) << 4), v128.or(v128.and(low, i8x16.splat(0x0f)), i8x16.shl(high, 4)));
+    }
+  }
+}
+
+/** 16 f32s at `s` times `inverse`, rounded and clamped to [-8, 7], as i8x16. */
+@inline function quantize16(s: usize, inverse: v128): v128 {
+  const q0 = i32x4.trunc_sat_f32x4_s(f32x4.nearest(f32x4.mul(v128.load(s), inverse)));
+  const q1 = i32x4.trunc_sat_f32x4_s(f32x4.nearest(f32x4.mul(v128.load(s, 16), inverse)));
+  const q2 = i32x4.trunc_sat_f32x4_s(f32x4.nearest(f32x4.mul(v128.load(s, 32), inverse)));
+  const q3 = i32x4.trunc_sat_f32x4_s(f32x4.nearest(f32x4.mul(v128.load(s, 48), inverse)));
+  const q = i8x16.narrow_i16x8_s(i16x8.narrow_i32x4_s(q0, q1), i16x8.narrow_i32x4_s(q2, q3));
+  return i8x16.min_s(i8x16.max_s(q, i8x16.splat(-8)), i8x16.splat(7));
+}
+
+/** Weights 0..15 of a group (its bytes' low nibbles) times 16, as i8. */
+@inline function lowNibbles(bytes: v128): v128 {
+  return i8x16.shl(bytes, 4);
+}
+
+/** Weights 16..31 (the high nibbles) times 16. */
+@inline function highNibbles(bytes: v128): v128 {
+  return v128.and(bytes, i8x16.splat(<i8>0xf0));
+}
+
+/** Undoes the nibbles' factor of 16 (exact: a power of two). */
+const SIXTEENTH: f32 = 1.0 / 16;
+
+/** One group's 32 weights, widened to i16 in four vectors (w0..7, w8..15, w16..23, w24..31), against 32 i16 inputs at `x`. */
+@inline function dotGroup(w0: v128, w1: v128, w2: v128, w3: v128, x: usize): v128 {
+  return i32x4.add(
+    i32x4.add(i32x4.dot_i16x8_s(w0, v128.load(x)), i32x4.dot_i16x8_s(w1, v128.load(x, 16))),
+    i32x4.add(i32x4.dot_i16x8_s(w2, v128.load(x, 32)), i32x4.dot_i16x8_s(w3, v128.load(x, 48))),
+  );
+}
+
+/** 16 · Σ_g scale[g] · (row `w` · token row `x`) over the row's `groups`, in f32. */
+@inline function dotRow(w: usize, scales: usize, x: usize, groups: usize): f32 {
+  let f = f32x4.splat(0);
+  for (let g: usize = 0; g < groups; g++) {
+    const bytes = v128.load(w + (g << 4));
+    const low = lowNibbles(bytes);
+    const high = highNibbles(bytes);
+    const sum = dotGroup(i16x8.extend_low_i8x16_s(low), i16x8.extend_high_i8x16_s(low),
+      i16x8.extend_low_i8x16_s(high), i16x8.extend_high_i8x16_s(high), x + (g << 6));
+    f = f32x4.add(f, f32x4.mul(f32x4.convert_i32x4_s(sum), f32x4.splat(load<f32>(scales + (g << 2)))));
+  }
+  return sum4(f);
+}
+
+/**
+ * out[t + j, row] for j < 4: row `w` against four consecutive token rows of `x` (i16, `xStride`
+ * bytes apart). Each group is unpacked and widened once for the four tokens.
+ */
+@inline function rowFourTokens(
+  o: usize, outStride: usize, w: usize, scales: usize, b: f32, x: usize, xStride: usize, xScales: usize, groups: usize,
+): void {
+  let f0 = f32x4.splat(0), f1 = f32x4.splat(0), f2 = f32x4.splat(0), f3 = f32x4.splat(0);
+  for (let g: usize = 0; g < groups; g++) {
+    const bytes = v128.load(w + (g << 4));
+    const low = lowNibbles(bytes);
+    const high = highNibbles(bytes);
+    const w0 = i16x8.extend_low_i8x16_s(low), w1 = i16x8.extend_high_i8x16_s(low);
+    const w2 = i16x8.extend_low_i8x16_s(high), w3 = i16x8.extend_high_i8x16_s(high);
+    const scale = f32x4.splat(load<f32>(scales + (g << 2)));
+    const xg = x + (g << 6);
+    f0 = f32x4.add(f0, f32x4.mul(f32x4.convert_i32x4_s(dotGroup(w0, w1, w2, w3, xg)), scale));
+    f1 = f32x4.add(f1, f32x4.mul(f32x4.convert_i32x4_s(dotGroup(w0, w1, w2, w3, xg + xStride)), scale));
+    f2 = f32x4.add(f2, f32x4.mul(f32x4.convert_i32x4_s(dotGroup(w0, w1, w2, w3, xg + 2 * xStride)), scale));
+    f3 = f32x4.add(f3, f32x4.mul(f32x4.convert_i32x4_s(dotGroup(w0, w1, w2, w3, xg + 3 * xStride)), scale));
+  }
+  store<f32>(o, sum4(f0) * (load<f32>(xScales) * SIXTEENTH) + b);
+  store<f32>(o + outStride, sum4(f1) * (load<f32>(xScales, 4) * SIXTEENTH) + b);
+  store<f32>(o + 2 * outStride, sum4(f2) * (load<f32>(xScales, 8) * SIXTEENTH) + b);
+  store<f32>(o + 3 * outStride, sum4(f3) * (load<f32>(xScales, 12) * SIXTEENTH) + b);
+}
+
+export function linearQ4(
+  out: usize, xq: usize, xScales: usize, weight: usize, weightScales: usize, bias: usize,
+  tokens: i32, rows: i32, cols: i32, rowStart: i32, rowEnd: i32,
+): void {
+  const groups = <usize>cols / 32;
+  const rowBytes = groups << 4;
+  const rowScaleBytes = groups << 2;
+  const xStride = <usize>cols << 1;
+  const outStride = <usize>rows << 2;
+  // Tokens in blocks whose inputs stay in L1 while every row of the range passes over them.
+  const blockTokens = max(4, <i32>(L1_INPUT_BYTES / xStride) & ~3);
+  for (let first = 0; first < tokens; first += blockTokens) {
+    const last = min(tokens, first + blockTokens);
+    for (let row = rowStart; row < rowEnd; row++) {
+      const w = weight + <usize>row * rowBytes;
+      const scales = weightScales + <usize>row * rowScaleBytes;
+      const b = load<f32>(bias + (<usize>row << 2));
+      const o = out + (<usize>row << 2);
+      let t = first;
+      for (; t + 4 <= last; t += 4) {
+        rowFourTokens(o + <usize>t * outStride, outStride, w, scales, b, xq + <usize>t * xStride, xStride, xScales + (<usize>t << 2), groups);
+      }
+      for (; t < last; t++) {
+        const dot = dotRow(w, scales, xq + <usize>t * xStride, groups);
+        store<f32>(o + <usize>t * outStride, dot * (load<f32>(xScales + (<usize>t << 2)) * SIXTEENTH) + b);
+      }
+    }
+  }
+}
