@@ -195,7 +195,7 @@ export class SettingsPanel extends LitElement {
         return this.choiceField('weightsDtype', 'Weights format',
           'Automatic: f16 on a GPU (f32 on a software one, which runs f32 faster), int8 on the CPU. Used the next time a model is loaded.',
           [['auto', 'Automatic (the engine chooses)'], ['f32', 'f32 (exact)'], ['f16', 'f16 (half the memory)'],
-            ['int8', 'int8 (CPU only, a quarter of the memory)'], ['q4', 'q4 (CPU only, about a fifth of the memory, a little less exact)']]);
+            ['int8', 'int8 (CPU only, a quarter of the memory)'], ['q4', 'q4 (CPU only, about a fifth of the memory; slower and a little less exact than int8)']]);
       case 'stopStrings':
         return this.field(
           'stopStrings',
