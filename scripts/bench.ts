@@ -3,14 +3,15 @@
 // Times the app's own engine in headless Chromium on a GPT-2 of the real shape with seeded random
 // weights (made on first use and kept in .cache/bench/), on WebGPU (the default) or the CPU
 // backend, and prints a table, or with --json one line of JSON. What is timed: loading the model
-// saved in the browser's storage up to the first token, and again (on the CPU with int8 weights,
-// from the layout the first load saved); processing a 128-token prompt; decoding at contexts 128,
-// 512 and the last positions of the model's context (1016 for 1024 and 8 tokens); the read bandwidth of what does the work (WebGPU: a reduction over a
-// large GPU buffer; CPU: the WASM SIMD read loop over a large buffer, with the decode's threads),
-// and from those the fraction of it that decoding achieves on the weights (on WebGPU from decode
-// steps timed one by one between reads, on a copy of the model the page loads); each kernel on its own
-// (on the CPU, the linear layers of a decode step). Set CHROMIUM_GPU=vulkan to use a real GPU (see scripts/chromium.ts). On failure it
-// prints "error: <what is wrong>".
+// saved in the browser's storage up to the first token, and again (on the CPU with int8 or q4
+// weights, from the layout the first load saved); processing a 128-token prompt; decoding at
+// contexts 128, 512 and the last positions of the model's context (1016 for 1024 and 8 tokens);
+// the read bandwidth of what does the work (WebGPU: a reduction over a large GPU buffer; CPU: the
+// WASM SIMD read loop over a large buffer, with the decode's threads), and from those the fraction
+// of it that decoding achieves on the weights (on WebGPU from decode steps timed one by one between
+// reads, on a copy of the model the page loads); each kernel on its own (on the CPU, the linear
+// layers of a decode step). Set CHROMIUM_GPU=vulkan to use a real GPU (see scripts/chromium.ts).
+// On failure it prints "error: <what is wrong>".
 import { join } from 'node:path';
 import { parseArgs } from 'node:util';
 import type { BenchOutcome, BenchRequest, BenchResult } from '../src/headless/bench-page.ts';

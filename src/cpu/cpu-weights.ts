@@ -77,7 +77,7 @@ export class CpuWeights implements WeightSink {
         throw new Error(`q4 weights need rows of a multiple of ${Q4_GROUP} columns, but tensor ${index + 1} has ${slot.cols}: choose int8`);
       }
       largestRow = Math.max(largestRow, slot.cols * 4);
-      const { dataBytes, scaleBytes } = quantizedRowBytes(format, slot.cols);
+      const { dataBytes, scaleBytes } = matrixRowBytes(format, slot.cols);
       this.bytes += slot.rows * (dataBytes + scaleBytes);
       return { address: this.cpu.allocate(slot.rows * dataBytes, what), scales: this.cpu.allocate(slot.rows * scaleBytes, what), format };
     });
@@ -102,7 +102,7 @@ export class CpuWeights implements WeightSink {
       throw new Error(`${format} quantization expected the bytes of tensor ${slot} in order, but got offset ${byteOffset}: this is a bug`);
     }
     const { address, scales } = this.placements[slot];
-    const { dataBytes, scaleBytes } = quantizedRowBytes(format, cols);
+    const { dataBytes, scaleBytes } = matrixRowBytes(format, cols);
     const quantizeRows = format === 'q4' ? this.cpu.kernels.quantizeRowsQ4 : this.cpu.kernels.quantizeRowsI8;
     for (let consumed = 0; consumed < bytes.length;) {
       const take = Math.min(bytes.length - consumed, this.stagingBytes - this.staged);
@@ -168,7 +168,21 @@ export class CpuWeights implements WeightSink {
   }
 }
 
-/** Bytes per row of a quantized matrix `cols` wide: its values, and its f32 scales. */
-function quantizedRowBytes(format: QuantizedFormat, cols: number): { dataBytes: number; scaleBytes: number } {
-  return format === 'q4' ? { dataBytes: cols / 2, scaleBytes: (cols / Q4_GROUP) * 4 } : { dataBytes: cols, scaleBytes: 4 };
+/** Bytes per row of a matrix `cols` wide stored as `format`: its values, and its f32 scales (int8: one; q4: one per group of 32). */
+export function matrixRowBytes(format: CpuWeightsDtype, cols: number): { dataBytes: number; scaleBytes: number } {
+  switch (format) {
+    case 'f32':
+      return { dataBytes: cols * 4, scaleBytes: 0 };
+    case 'f16':
+      return { dataBytes: cols * 2, scaleBytes: 0 };
+    case 'int8':
+      return { dataBytes: cols, scaleBytes: 4 };
+    case 'q4':
+      return { dataBytes: cols / 2, scaleBytes: (cols / Q4_GROUP) * 4 };
+  }
+}
+
+/** How wte (the embedding and the tied LM head) is stored when the other matrices are `dtype`. */
+export function lmHeadFormat(dtype: CpuWeightsDtype): CpuWeightsDtype {
+  return dtype === 'q4' ? Q4_LM_HEAD_FORMAT : dtype;
 }

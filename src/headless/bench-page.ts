@@ -7,7 +7,6 @@
 // decode step's linear layers alone).
 // Results are plain JSON so they cross Playwright's page boundary.
 import { availableKernelThreads } from '../cpu/web-kernel-thread.ts';
-import type { CpuWeightsDtype } from '../cpu/cpu-weights.ts';
 import { findCpuLayout, SAVED_LAYOUT_DTYPES } from '../storage/cpu-layout-store.ts';
 import { ModelStore } from '../storage/model-store.ts';
 import { createGpuContext } from '../gpu/device.ts';
@@ -54,7 +53,7 @@ export interface BenchResult {
   decode_weight_bytes_per_token: number;
   /** From asking the engine to load the saved model to having the first token of a reply. */
   load_ms: number;
-  /** The same, loading it a second time: on the CPU with int8 weights, from the layout the first load saved. */
+  /** The same, loading it a second time: on the CPU with int8 or q4 weights, from the layout the first load saved. */
   load_cached_ms: number;
   /** Whether that second load read the saved CPU layout. */
   load_cached_from_saved_layout: boolean;
@@ -168,7 +167,7 @@ async function timeEngine(engine: EngineClient, request: BenchRequest, measureBa
   await engine.generate('the', greedy(1), () => {});
   const loadMs = performance.now() - loadStarted;
 
-  // The same saved model loaded again, once the first load has saved its CPU layout (int8 only):
+  // The same saved model loaded again, once the first load has saved its CPU layout (int8, q4):
   // what every load after the first costs.
   if (info.backend === 'cpu' && SAVED_LAYOUT_DTYPES.includes(info.weightsDtype)) {
     log('waiting for the CPU-ready layout to be saved (not timed)');
@@ -220,8 +219,8 @@ async function timeEngine(engine: EngineClient, request: BenchRequest, measureBa
 async function layoutSaved(id: string, dtype: WeightsDtype): Promise<void> {
   const store = await ModelStore.open();
   for (const started = performance.now(); performance.now() - started < 120_000;) {
-    const [manifest, directory] = [await store.manifest(id), await store.existingDirectory(id)];
-    if (manifest && directory && await findCpuLayout(directory, manifest, dtype as CpuWeightsDtype)) return;
+    const saved = await store.saved(id);
+    if (saved && await findCpuLayout(saved.directory, saved.manifest, dtype)) return;
     await new Promise((resolve) => setTimeout(resolve, 50));
   }
   throw new Error('the engine did not save the CPU layout within two minutes of loading the model');

@@ -8,6 +8,7 @@
 import kernelsUrl from '../generated/cpu-kernels.wasm?url';
 import threadKernelsUrl from '../generated/cpu-kernels-threads.wasm?url';
 import { CpuMemory } from '../cpu/cpu-memory.ts';
+import { lmHeadFormat, matrixRowBytes } from '../cpu/cpu-weights.ts';
 import { KernelThreads } from '../cpu/kernel-threads.ts';
 import { SingleThread, type KernelSplitter } from '../cpu/kernel-split.ts';
 import { webKernelThread } from '../cpu/web-kernel-thread.ts';
@@ -34,13 +35,6 @@ interface Matrix {
   placements: { address: number; scales: number }[];
 }
 
-const BYTES_PER_WEIGHT: Record<WeightsDtype, number> = { f32: 4, f16: 2, int8: 1, q4: 0.5 };
-
-/** Bytes of f32 scales per row: int8 one, q4 one per group of 32 columns. */
-function scaleBytesPerRow(dtype: WeightsDtype, cols: number): number {
-  if (dtype === 'int8') return 4;
-  return dtype === 'q4' ? (cols / 32) * 4 : 0;
-}
 
 async function profile({ config, dtype, threads, passes }: CpuProfileRequest): Promise<KernelTiming[]> {
   const { nEmbd: C, nLayer, vocabSize } = config;
@@ -50,11 +44,11 @@ async function profile({ config, dtype, threads, passes }: CpuProfileRequest): P
   const k = cpu.kernels;
   const largest = Math.max(vocabSize, 4 * C);
 
-  const weightBytes = (format: WeightsDtype, rows: number, cols: number) => rows * cols * BYTES_PER_WEIGHT[format];
   const place = (format: WeightsDtype, rows: number, cols: number) => {
-    const address = cpu.allocate(weightBytes(format, rows, cols), 'the profile\'s weights');
-    fillWeights(cpu.bytes(address, weightBytes(format, rows, cols)), format);
-    const scaleCount = scaleBytesPerRow(format, cols) / 4 * rows;
+    const { dataBytes, scaleBytes } = matrixRowBytes(format, cols);
+    const address = cpu.allocate(rows * dataBytes, 'the profile\'s weights');
+    fillWeights(cpu.bytes(address, rows * dataBytes), format);
+    const scaleCount = (scaleBytes / 4) * rows;
     const scales = scaleCount > 0 ? cpu.allocate(scaleCount * 4, 'the profile\'s scales') : 0;
     if (scales) cpu.floats(scales, scaleCount).fill(format === 'q4' ? 1 / 64 : 1 / 127);
     return { address, scales };
@@ -66,7 +60,7 @@ async function profile({ config, dtype, threads, passes }: CpuProfileRequest): P
     matrix('attn-proj', dtype, C, C, nLayer),
     matrix('mlp-up', dtype, 4 * C, C, nLayer),
     matrix('mlp-down', dtype, C, 4 * C, nLayer),
-    matrix('lm-head', dtype === 'q4' ? 'int8' : dtype, vocabSize, C, 1),
+    matrix('lm-head', lmHeadFormat(dtype), vocabSize, C, 1),
   ];
   const x = cpu.allocate(4 * C * 4, 'the profile\'s input');
   cpu.floats(x, 4 * C).set(Float32Array.from({ length: 4 * C }, (_, i) => ((i % 13) - 6) / 10));
@@ -115,15 +109,18 @@ async function profile({ config, dtype, threads, passes }: CpuProfileRequest): P
       }
       spent.forEach((ms, index) => (best[index] = Math.min(best[index], ms)));
     }
-    return matrices.map((m, index): KernelTiming => ({
-      pass: 'decode (linear)',
-      kernel: m.kernel,
-      rows: 1,
-      calls: m.placements.length,
-      msPerCall: best[index] / m.placements.length,
-      weightBytes: weightBytes(m.dtype, m.rows, m.cols) + m.rows * scaleBytesPerRow(m.dtype, m.cols),
-      flops: 2 * m.rows * m.cols,
-    }));
+    return matrices.map((m, index): KernelTiming => {
+      const { dataBytes, scaleBytes } = matrixRowBytes(m.dtype, m.cols);
+      return {
+        pass: 'decode (linear)',
+        kernel: m.kernel,
+        rows: 1,
+        calls: m.placements.length,
+        msPerCall: best[index] / m.placements.length,
+        weightBytes: m.rows * (dataBytes + scaleBytes),
+        flops: 2 * m.rows * m.cols,
+      };
+    });
   } finally {
     splitter.close();
   }

@@ -7,7 +7,7 @@
 // model was downloaded again) or another version, is not used; a new one replaces it.
 import type { CpuLayoutDescription } from '../cpu/load-cpu-model.ts';
 import { CPU_LAYOUT_VERSION, type CpuWeightsDtype } from '../cpu/cpu-weights.ts';
-import { readJsonFile, removeFile, writeTextFile, type ModelManifest, type StoredFile } from './model-store.ts';
+import { fileSize, readJsonFile, removeFile, writeTextFile, type ModelManifest, type StoredFile } from './model-store.ts';
 
 /** Formats worth a saved layout: they cost a quantization pass. f32 and f16 are copied from the
  *  file about as fast as they would be from a saved copy, which would double their disk use. */
@@ -32,8 +32,6 @@ const madeFrom = (manifest: ModelManifest) => ({ files: manifest.files, savedAt:
 /** A saved layout found for a model: what it holds, and the file of its bytes. */
 export interface SavedLayout {
   layout: CpuLayoutDescription;
-  /** Its bytes, as a file and as the handle a sync reader opens. */
-  file: File;
   handle: FileSystemFileHandle;
 }
 
@@ -43,17 +41,9 @@ export async function findCpuLayout(directory: FileSystemDirectoryHandle, manife
   const header = await readJsonFile(directory, headerFileName(dtype)) as LayoutHeader | null;
   if (header?.version !== CPU_LAYOUT_VERSION || header.dtype !== dtype) return null;
   if (JSON.stringify(header.madeFrom) !== JSON.stringify(madeFrom(manifest))) return null;
-  let file: File;
-  let handle: FileSystemFileHandle;
-  try {
-    handle = await directory.getFileHandle(dataFileName(dtype));
-    file = await handle.getFile();
-  } catch {
-    return null;
-  }
-  if (file.size !== header.bytes) return null;
+  if (await fileSize(directory, dataFileName(dtype)) !== header.bytes) return null;
   const { config, slots, bytes } = header;
-  return { layout: { config, dtype, slots, bytes }, file, handle };
+  return { layout: { config, dtype, slots, bytes }, handle: await directory.getFileHandle(dataFileName(dtype)) };
 }
 
 // FileSystemSyncAccessHandle, which exists in dedicated workers only (tsconfig's lib is the DOM's).
@@ -78,13 +68,14 @@ export async function readCpuLayout(saved: SavedLayout, write: (offset: number, 
   } catch {
     // NoModificationAllowedError: locked by another tab (or not in a worker).
   }
+  const file = reader ? null : await saved.handle.getFile();
   const chunk = new Uint8Array(Math.min(bytes, READ_CHUNK_BYTES));
   try {
     for (let offset = 0; offset < bytes; offset += chunk.length) {
       const end = Math.min(bytes, offset + chunk.length);
-      const read = reader
-        ? chunk.subarray(0, reader.read(chunk.subarray(0, end - offset), { at: offset }))
-        : new Uint8Array(await saved.file.slice(offset, end).arrayBuffer());
+      const read = file
+        ? new Uint8Array(await file.slice(offset, end).arrayBuffer())
+        : chunk.subarray(0, reader!.read(chunk.subarray(0, end - offset), { at: offset }));
       if (read.length !== end - offset) throw new Error(`the saved layout ended after ${offset + read.length} of its ${bytes} bytes`);
       write(offset, read);
       onProgress?.(end, bytes);

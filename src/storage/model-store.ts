@@ -127,8 +127,14 @@ export class ModelStore {
 
   /** The manifest of a completely saved model, or null. */
   async manifest(id: string): Promise<ModelManifest | null> {
+    return (await this.saved(id))?.manifest ?? null;
+  }
+
+  /** A completely saved model's manifest and its directory (where files beside it go), or null. */
+  async saved(id: string): Promise<{ manifest: ModelManifest; directory: FileSystemDirectoryHandle } | null> {
     const directory = await this.existingDirectory(id);
-    return directory && asManifest(await readJsonFile(directory, MANIFEST_FILE));
+    const manifest = directory && asManifest(await readJsonFile(directory, MANIFEST_FILE));
+    return directory && manifest ? { manifest, directory } : null;
   }
 
   /**

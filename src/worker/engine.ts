@@ -197,6 +197,7 @@ export class Engine {
     if (source.kind === 'cached') this.saveLayoutOf(source.id, loaded.cpu!);
     return loaded;
   }
+
   /** WebGPU on a real GPU; the CPU backend when there is no adapter or only a software one. */
   private async chooseBackend(): Promise<{ backend: Backend; reason: string }> {
     let gpu: GpuContext;
@@ -289,11 +290,8 @@ export class Engine {
 
   /** A saved model on the CPU from the layout saved after an earlier load, or null if there is none to use. */
   private async restoreOnCpu(id: string, options: LoadOptions, onProgress?: (progress: LoadProgress) => void): Promise<LoadedModel | null> {
-    const store = await this.modelStore();
-    const [manifest, directory] = [await store.manifest(id), await store.existingDirectory(id)];
-    if (!manifest || !directory) return null;
-    const dtype = options.weightsDtype ?? CPU_WEIGHTS_DTYPE;
-    const saved = await findCpuLayout(directory, manifest, dtype);
+    const model = await (await this.modelStore()).saved(id);
+    const saved = model && await findCpuLayout(model.directory, model.manifest, options.weightsDtype ?? CPU_WEIGHTS_DTYPE);
     if (!saved) return null;
     const { threads, options: kernelOptions } = await this.cpuKernelsFor(options.cpuThreads);
     const progress = weightsProgress(onProgress);
@@ -313,11 +311,10 @@ export class Engine {
     const { weights, model } = loaded;
     if (!SAVED_LAYOUT_DTYPES.includes(weights.dtype)) return;
     this.layoutSave = (async () => {
-      const store = await this.modelStore();
-      const [manifest, directory] = [await store.manifest(id), await store.existingDirectory(id)];
-      if (!manifest || !directory) return;
+      const saved = await (await this.modelStore()).saved(id);
+      if (!saved) return;
       const layout = { config: model.config, dtype: weights.dtype, slots: [...weights.layoutSlots], bytes: weights.regionLength };
-      await saveCpuLayout(directory, manifest, layout, (offset, length) => weights.regionBytes(offset, length));
+      await saveCpuLayout(saved.directory, saved.manifest, layout, (offset, length) => weights.regionBytes(offset, length));
     })().catch((error: unknown) => {
       // Only the next load's speed depends on it: that load parses the files again and retries.
       console.warn(`the CPU layout of ${id} could not be saved: ${(error as Error).message}`);
