@@ -1,7 +1,8 @@
 // The input of the first block: x[t] = wte[token t] + wpe[pos0 + t], for `tokens` token ids (i32).
-// Each table is f32, packed f16, int8 with one scale per row or q4 with one per group of 32
+// Each table is f32, packed f16, int8 with one scale per row (linear-int8.ts) or q4 with one per group of 32
 // (linear-q4.ts), as its `*Format` says (wte, the tied LM head, shares the linear layers' format
 // or is int8 under q4; wpe is never quantized). Needs C % 8 == 0 (q4: C % 32 == 0).
+import { INT8_ROW_SCALE_BYTES } from './linear-int8';
 import { halvesHighToF32 } from './simd';
 
 export const FORMAT_F32: i32 = 0;
@@ -48,7 +49,7 @@ function addRow(out: usize, matrix: usize, scales: usize, format: i32, row: i32,
     }
   } else {
     const r = matrix + <usize>row * n;
-    const scale = f32x4.splat(load<f32>(scales + (<usize>row << 2)));
+    const scale = f32x4.splat(load<f32>(scales + <usize>row * INT8_ROW_SCALE_BYTES));
     for (let i: usize = 0; i < n; i += 4) {
       const q = i32x4.extend_low_i16x8_s(i16x8.extend_low_i8x16_s(v128.load32_zero(r + i)));
       v128.store(out + (i << 2), f32x4.add(v128.load(out + (i << 2)), f32x4.mul(f32x4.convert_i32x4_s(q), scale)));

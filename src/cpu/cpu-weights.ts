@@ -14,7 +14,7 @@ import type { CpuMemory } from './cpu-memory.ts';
 export type CpuWeightsDtype = 'f32' | 'f16' | 'int8' | 'q4';
 type QuantizedFormat = 'int8' | 'q4';
 
-/** Where one tensor lives and how it is stored: its data, and for int8 / q4 matrices their f32 scales (0 otherwise). */
+/** Where one tensor lives and how it is stored: its data, and for int8 / q4 matrices their scales (0 otherwise). */
 export interface WeightPlacement {
   address: number;
   scales: number;
@@ -30,7 +30,7 @@ const STAGING_BYTES = 1 << 20;
  * The version of what CpuWeights writes into memory: bump it whenever that changes (quantization,
  * the order or alignment of the tensors), so that layouts saved by an older app are not used.
  */
-export const CPU_LAYOUT_VERSION = 1;
+export const CPU_LAYOUT_VERSION = 2;
 
 /**
  * wte's format under q4. wte is both the embedding and the LM head, whose logits every token is
@@ -168,7 +168,10 @@ export class CpuWeights implements WeightSink {
   }
 }
 
-/** Bytes per row of a matrix `cols` wide stored as `format`: its values, and its f32 scales (int8: one; q4: one per group of 32). */
+/**
+ * Bytes per row of a matrix `cols` wide stored as `format`: its values, and its scales (int8: an f32
+ * scale and the i32 sum of the row's values; q4: an f32 per group of 32).
+ */
 export function matrixRowBytes(format: CpuWeightsDtype, cols: number): { dataBytes: number; scaleBytes: number } {
   switch (format) {
     case 'f32':
@@ -176,7 +179,7 @@ export function matrixRowBytes(format: CpuWeightsDtype, cols: number): { dataByt
     case 'f16':
       return { dataBytes: cols * 2, scaleBytes: 0 };
     case 'int8':
-      return { dataBytes: cols, scaleBytes: 4 };
+      return { dataBytes: cols, scaleBytes: 8 };
     case 'q4':
       return { dataBytes: cols / 2, scaleBytes: (cols / Q4_GROUP) * 4 };
   }

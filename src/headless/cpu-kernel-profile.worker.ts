@@ -5,10 +5,9 @@
 // in a cache either). Weight values are a fixed pattern of normal numbers: the kernels' speed does
 // not depend on them. What is left of a decode step beyond these is attention, LayerNorm, GELU,
 // residual adds, the argmax, and the engine's own work between tokens.
-import kernelsUrl from '../generated/cpu-kernels.wasm?url';
-import threadKernelsUrl from '../generated/cpu-kernels-threads.wasm?url';
 import { CpuMemory } from '../cpu/cpu-memory.ts';
 import { lmHeadFormat, matrixRowBytes } from '../cpu/cpu-weights.ts';
+import { compileCpuKernels } from '../cpu/kernel-modules.ts';
 import { KernelThreads } from '../cpu/kernel-threads.ts';
 import { SingleThread, type KernelSplitter } from '../cpu/kernel-split.ts';
 import { webKernelThread } from '../cpu/web-kernel-thread.ts';
@@ -39,7 +38,7 @@ interface Matrix {
 async function profile({ config, dtype, threads, passes }: CpuProfileRequest): Promise<KernelTiming[]> {
   const { nEmbd: C, nLayer, vocabSize } = config;
   const shared = threads > 1;
-  const module = await WebAssembly.compileStreaming(fetch(shared ? threadKernelsUrl : kernelsUrl));
+  const module = await compileCpuKernels(shared);
   const cpu = await CpuMemory.create(module, { shared });
   const k = cpu.kernels;
   const largest = Math.max(vocabSize, 4 * C);
@@ -85,7 +84,7 @@ async function profile({ config, dtype, threads, passes }: CpuProfileRequest): P
           splitter.run('linearF16', [out, linearInput, weight.address, bias, 1, rows, cols], rows, 4);
           return;
         case 'int8':
-          k.quantizeRowsI16(linearInput, inputScale, x, 1, cols);
+          k.quantizeInputI8(linearInput, inputScale, x, 1, cols);
           splitter.run('linearI8', [out, linearInput, inputScale, weight.address, weight.scales, bias, 1, rows, cols], rows, 4);
           return;
         case 'q4':

@@ -3,8 +3,7 @@
 // reader threads summing disjoint ranges at the same time, as the kernel threads split a decode
 // step's matrices. It runs in a worker because waiting for the readers needs Atomics.wait, which
 // a page may not call.
-import kernelsUrl from '../generated/cpu-kernels.wasm?url';
-import threadKernelsUrl from '../generated/cpu-kernels-threads.wasm?url';
+import { compileCpuKernels } from '../cpu/kernel-modules.ts';
 import { CpuMemory } from '../cpu/cpu-memory.ts';
 import { splitRanges } from '../cpu/kernel-split.ts';
 import { answerRequests } from './ask-worker.ts';
@@ -29,7 +28,7 @@ function startReader(init: ReaderInit): Promise<Worker> {
 
 async function measure({ threads, bytes, passes }: ReadBandwidthRequest): Promise<CpuReadBandwidth> {
   const shared = threads > 1;
-  const module = await WebAssembly.compileStreaming(fetch(shared ? threadKernelsUrl : kernelsUrl));
+  const module = await compileCpuKernels(shared);
   const cpu = await CpuMemory.create(module, { shared });
   const floats = Math.floor(bytes / 4 / FLOATS_PER_STEP) * FLOATS_PER_STEP;
   const address = cpu.allocate(floats * 4, 'the read-bandwidth buffer');

@@ -123,7 +123,7 @@ export interface ModelInfo {
   backend: Backend;
   /** Why the engine chose this backend, when the caller left it to the engine. */
   backendReason: string;
-  /** The GPU adapter, or for the CPU backend the kernels and threads. */
+  /** The GPU adapter, or for the CPU backend the kernels' build (WASM SIMD or WASM relaxed SIMD) and threads. */
   adapter: string;
   /** Threads computing (1 on WebGPU, where the GPU does the work). */
   threads: number;

@@ -1,8 +1,8 @@
 // The engine inside the worker: owns the GPU device (or the CPU backend's memory and threads) and
 // the loaded model, streams weight files through the AssemblyScript parser into it, and runs the model.
 import parserWasmUrl from '../generated/weights-parser.wasm?url';
-import cpuKernelsUrl from '../generated/cpu-kernels.wasm?url';
-import cpuKernelsThreadsUrl from '../generated/cpu-kernels-threads.wasm?url';
+import { compileCpuKernels } from '../cpu/kernel-modules.ts';
+import { hasRelaxedSimd } from '../cpu/relaxed-simd.ts';
 import type { CpuMemory } from '../cpu/cpu-memory.ts';
 import { KernelThreads } from '../cpu/kernel-threads.ts';
 import { loadCpuModel, restoreCpuModel, type LoadedCpuModel } from '../cpu/load-cpu-model.ts';
@@ -68,6 +68,8 @@ function weightsProgress(report?: (progress: LoadProgress) => void): (bytesDone:
 }
 
 function cpuLoadedModel(name: string, cpu: LoadedCpuModel, threads: number, fromSavedLayout: boolean): LoadedModel {
+  // compileCpuKernels picks the relaxed-SIMD build wherever this says the browser has it.
+  const kernels = hasRelaxedSimd() ? 'WASM relaxed SIMD' : 'WASM SIMD';
   const { model, weights } = cpu;
   const info: ModelInfo = {
     name,
@@ -78,7 +80,7 @@ function cpuLoadedModel(name: string, cpu: LoadedCpuModel, threads: number, from
     weightBytes: weights.byteLength,
     backend: 'cpu',
     backendReason: '',
-    adapter: `WASM SIMD, ${threads} thread${threads === 1 ? '' : 's'}`,
+    adapter: `${kernels}, ${threads} thread${threads === 1 ? '' : 's'}`,
     threads,
     loadMs: 0,
     fromSavedLayout,
@@ -265,10 +267,10 @@ export class Engine {
     const threads = Math.min(requestedThreads ?? Infinity, availableKernelThreads());
     let kernels: WebAssembly.Module;
     if (threads > 1) {
-      this.cpuThreadKernels ??= WebAssembly.compileStreaming(fetch(cpuKernelsThreadsUrl));
+      this.cpuThreadKernels ??= compileCpuKernels(true);
       kernels = await this.cpuThreadKernels;
     } else {
-      this.cpuKernels ??= WebAssembly.compileStreaming(fetch(cpuKernelsUrl));
+      this.cpuKernels ??= compileCpuKernels(false);
       kernels = await this.cpuKernels;
     }
     return {

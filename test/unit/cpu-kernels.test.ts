@@ -1,14 +1,15 @@
 // Each CPU (WASM SIMD) kernel against a plain float64 computation of the same thing, on inputs
 // with negative values and sizes that leave remainders (rows not a multiple of 4, tokens not a
 // multiple of 4, an odd count of visible keys).
-import { readFileSync } from 'node:fs';
 import { beforeEach, describe, expect, it } from 'vitest';
 import { float16BitsToFloat32, float32ToFloat16Bits } from '../../scripts/model-files.ts';
 import { CpuMemory } from '../../src/cpu/cpu-memory.ts';
 import { WEIGHT_FORMAT_CODES } from '../../src/cpu/cpu-kernels.ts';
+import { cpuKernelModule } from '../support/cpu-kernel-builds.ts';
+import { checkInt8Linear } from '../support/int8-linear-check.ts';
 import { randomValues } from '../support/random-values.ts';
 
-const kernels = new WebAssembly.Module(readFileSync('src/generated/cpu-kernels.wasm'));
+const kernels = cpuKernelModule('plain', false);
 
 function maxAbsDifference(a: ArrayLike<number>, b: ArrayLike<number>): number {
   let largest = 0;
@@ -85,35 +86,9 @@ describe('linear kernels', () => {
     expect(Array.from(cpu.floats(out, 16), (v) => v + 0)).toEqual(Array.from(halves, (h) => float16BitsToFloat32(h) + 0));
   });
 
-  it('int8: quantized rows and int16 inputs stay within the quantization error of float64', () => {
-    const cols8 = 2048 + 64; // past one integer flush (1024 columns) twice
-    const rows8 = 9;
-    // Each token its own magnitude, so its input scale is its own: a token read with another's shows.
-    const x8 = randomValues(tokens * cols8, 4, 3).map((value, i) => value * (1 + 0.25 * Math.floor(i / cols8)));
-    const weight8 = randomValues(rows8 * cols8, 5, 0.2);
-    const bias8 = randomValues(rows8, 6);
-    const quantized = cpu.allocate(rows8 * cols8, 'int8 weights');
-    const scales = cpu.allocate(rows8 * 4, 'scales');
-    cpu.kernels.quantizeRowsI8(quantized, scales, put(weight8), rows8, cols8);
-    const xq = cpu.allocate(tokens * cols8 * 2, 'int16 x');
-    const xScales = cpu.allocate(tokens * 4, 'x scales');
-    cpu.kernels.quantizeRowsI16(xq, xScales, put(x8), tokens, cols8);
-    const out = cpu.allocate(tokens * rows8 * 4, 'out');
-    cpu.kernels.linearI8(out, xq, xScales, quantized, scales, put(bias8), tokens, rows8, cols8, 0, rows8);
-    // (Views of memory are taken after the last allocation: growing the memory detaches them.)
-    // The row scale is max |w| / 127 and every weight is within half a step of its value.
-    const rowScales = cpu.floats(scales, rows8);
-    const q = new Int8Array(cpu.memory.buffer, quantized, rows8 * cols8);
-    for (let r = 0; r < rows8; r++) {
-      const largest = Math.max(...weight8.subarray(r * cols8, (r + 1) * cols8).map(Math.abs));
-      expect(rowScales[r]).toBeCloseTo(largest / 127, 6);
-      for (let c = 0; c < cols8; c++) expect(Math.abs(q[r * cols8 + c] * rowScales[r] - weight8[r * cols8 + c])).toBeLessThanOrEqual(rowScales[r] / 2 + 1e-7);
-    }
-    // Against the dequantized weights the only error left is the inputs' int16 rounding.
-    const dequantized = Float64Array.from(q, (value, i) => value * rowScales[Math.floor(i / cols8)]);
-    expect(maxAbsDifference(floats(out, tokens * rows8), linearReference(x8, dequantized, bias8, tokens, rows8, cols8))).toBeLessThan(2e-3);
-    // And against the original weights, the int8 rounding: ~0.2 / 127 / 2 per weight, random signs.
-    expect(maxAbsDifference(floats(out, tokens * rows8), linearReference(x8, weight8, bias8, tokens, rows8, cols8))).toBeLessThan(0.2);
+  it('int8 (plain SIMD build): quantized rows and their sums, the product within int16 rounding of float64', () => {
+    // The relaxed build's is test/browser/cpu-relaxed-kernels.test.ts.
+    checkInt8Linear(cpu, 'plain');
   });
 });
 
@@ -290,12 +265,12 @@ describe('embedding', () => {
     expect(maxAbsDifference(floats(out, 3 * C), expectedF16)).toBeLessThan(1e-6);
 
     const quantized = cpu.allocate(vocab * C, 'int8 wte');
-    const scales = cpu.allocate(vocab * 4, 'scales');
+    const scales = cpu.allocate(vocab * 8, 'scales and row sums');
     cpu.kernels.quantizeRowsI8(quantized, scales, put(wte), vocab, C);
     cpu.kernels.embed(out, put(tokenIds), 3, pos0, quantized, scales, WEIGHT_FORMAT_CODES.int8, put(wpe), WEIGHT_FORMAT_CODES.f32, C);
     const q = new Int8Array(cpu.memory.buffer, quantized, vocab * C);
-    const rowScales = cpu.floats(scales, vocab);
-    expect(maxAbsDifference(floats(out, 3 * C), expected(Float64Array.from(q, (v, i) => v * rowScales[Math.floor(i / C)])))).toBeLessThan(1e-6);
+    const rowScales = cpu.floats(scales, 2 * vocab); // scale, row sum, scale, ...
+    expect(maxAbsDifference(floats(out, 3 * C), expected(Float64Array.from(q, (v, i) => v * rowScales[2 * Math.floor(i / C)])))).toBeLessThan(1e-6);
   });
 });
 
