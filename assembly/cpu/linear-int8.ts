@@ -16,7 +16,7 @@
 //   sums are moved to f32 every 1024 columns (64 steps) before they could overflow.
 // Per 16 weights the relaxed form takes two steps where the plain one takes five (two widenings,
 // two dot products, an add). Alone on one thread in Chromium 156, a row-by-row kernel read weights
-// 1.2× as fast from memory and 1.4-2× from L2; in the app, prompts and decoding took ~20% less.
+// 1.2× as fast from memory and 1.4-2.2× from L2; in the app, prompts and decoding took ~20% less.
 //
 // Decoding takes one row at a time, as in linear-f32.ts. A prompt goes in blocks of tokens whose
 // inputs fit in L1 (16 KiB: 8 tokens of 768 columns, 4 of 3072), every row of the range passing
