@@ -29,6 +29,18 @@ import { max4, sum4, sumI32x4 } from './simd';
 const COLUMNS_PER_FLUSH: usize = 1024;
 const L1_INPUT_BYTES: usize = 16384;
 
+/** The largest |v| of the `bytes / 4` f32s at `s`. */
+@inline function largestMagnitude(s: usize, bytes: usize): f32 {
+  let m = f32x4.splat(0);
+  for (let i: usize = 0; i < bytes; i += 16) m = f32x4.max(m, f32x4.abs(v128.load(s + i)));
+  return max4(m);
+}
+
+/** The four f32s at `s` times `inverse`, rounded to the nearest integer (i32x4). */
+@inline function rounded(s: usize, inverse: v128): v128 {
+  return i32x4.trunc_sat_f32x4_s(f32x4.nearest(f32x4.mul(v128.load(s), inverse)));
+}
+
 /** Bytes per row of an int8 matrix's scales: the f32 scale, then the i32 sum of the row's int8 values. */
 export const INT8_ROW_SCALE_BYTES: usize = 8;
 
@@ -41,17 +53,12 @@ export function quantizeRowsI8(dst: usize, scales: usize, src: usize, rows: i32,
   for (let r: usize = 0; r < <usize>rows; r++) {
     const s = src + r * (n << 2);
     const d = dst + r * n;
-    let m = f32x4.splat(0);
-    for (let i: usize = 0; i < n << 2; i += 16) m = f32x4.max(m, f32x4.abs(v128.load(s + i)));
-    const largest = max4(m);
-    const scale: f32 = largest / 127;
+    const scale: f32 = largestMagnitude(s, n << 2) / 127;
     const inverse = f32x4.splat(scale > 0 ? 1 / scale : 0);
     let sum = i32x4.splat(0);
     for (let i: usize = 0; i < n; i += 16) {
-      const q0 = i32x4.trunc_sat_f32x4_s(f32x4.nearest(f32x4.mul(v128.load(s + (i << 2)), inverse)));
-      const q1 = i32x4.trunc_sat_f32x4_s(f32x4.nearest(f32x4.mul(v128.load(s + (i << 2), 16), inverse)));
-      const q2 = i32x4.trunc_sat_f32x4_s(f32x4.nearest(f32x4.mul(v128.load(s + (i << 2), 32), inverse)));
-      const q3 = i32x4.trunc_sat_f32x4_s(f32x4.nearest(f32x4.mul(v128.load(s + (i << 2), 48), inverse)));
+      const q0 = rounded(s + (i << 2), inverse), q1 = rounded(s + (i << 2) + 16, inverse);
+      const q2 = rounded(s + (i << 2) + 32, inverse), q3 = rounded(s + (i << 2) + 48, inverse);
       sum = i32x4.add(i32x4.add(sum, i32x4.add(q0, q1)), i32x4.add(q2, q3));
       v128.store(d + i, i8x16.narrow_i16x8_s(i16x8.narrow_i32x4_s(q0, q1), i16x8.narrow_i32x4_s(q2, q3)));
     }
@@ -71,18 +78,14 @@ export function quantizeInputI8(dst: usize, scales: usize, src: usize, tokens: i
   for (let t: usize = 0; t < <usize>tokens; t++) {
     const s = src + t * (n << 2);
     const d = dst + t * (n << 1);
-    let m = f32x4.splat(0);
-    for (let i: usize = 0; i < n << 2; i += 16) m = f32x4.max(m, f32x4.abs(v128.load(s + i)));
-    const scale: f32 = max4(m) / 8191;
+    const scale: f32 = largestMagnitude(s, n << 2) / 8191;
     store<f32>(scales + (t << 2), scale);
     const inverse = f32x4.splat(scale > 0 ? 1 / scale : 0);
     const offset = i32x4.splat(8192);
     const low7 = i32x4.splat(127);
     for (let i: usize = 0; i < n; i += 16) {
-      const u0 = i32x4.add(i32x4.trunc_sat_f32x4_s(f32x4.nearest(f32x4.mul(v128.load(s + (i << 2)), inverse))), offset);
-      const u1 = i32x4.add(i32x4.trunc_sat_f32x4_s(f32x4.nearest(f32x4.mul(v128.load(s + (i << 2), 16), inverse))), offset);
-      const u2 = i32x4.add(i32x4.trunc_sat_f32x4_s(f32x4.nearest(f32x4.mul(v128.load(s + (i << 2), 32), inverse))), offset);
-      const u3 = i32x4.add(i32x4.trunc_sat_f32x4_s(f32x4.nearest(f32x4.mul(v128.load(s + (i << 2), 48), inverse))), offset);
+      const u0 = i32x4.add(rounded(s + (i << 2), inverse), offset), u1 = i32x4.add(rounded(s + (i << 2) + 16, inverse), offset);
+      const u2 = i32x4.add(rounded(s + (i << 2) + 32, inverse), offset), u3 = i32x4.add(rounded(s + (i << 2) + 48, inverse), offset);
       const hi = i8x16.narrow_i16x8_u(
         i16x8.narrow_i32x4_u(i32x4.shr_u(u0, 7), i32x4.shr_u(u1, 7)), i16x8.narrow_i32x4_u(i32x4.shr_u(u2, 7), i32x4.shr_u(u3, 7)));
       const lo = i8x16.narrow_i16x8_u(
@@ -99,15 +102,11 @@ export function quantizeRowsI16(dst: usize, scales: usize, src: usize, tokens: i
   for (let t: usize = 0; t < <usize>tokens; t++) {
     const s = src + t * (n << 2);
     const d = dst + t * (n << 1);
-    let m = f32x4.splat(0);
-    for (let i: usize = 0; i < n << 2; i += 16) m = f32x4.max(m, f32x4.abs(v128.load(s + i)));
-    const scale: f32 = max4(m) / 32767;
+    const scale: f32 = largestMagnitude(s, n << 2) / 32767;
     store<f32>(scales + (t << 2), scale);
     const inverse = f32x4.splat(scale > 0 ? 1 / scale : 0);
     for (let i: usize = 0; i < n; i += 8) {
-      const q0 = i32x4.trunc_sat_f32x4_s(f32x4.nearest(f32x4.mul(v128.load(s + (i << 2)), inverse)));
-      const q1 = i32x4.trunc_sat_f32x4_s(f32x4.nearest(f32x4.mul(v128.load(s + (i << 2), 16), inverse)));
-      v128.store(d + (i << 1), i16x8.narrow_i32x4_s(q0, q1));
+      v128.store(d + (i << 1), i16x8.narrow_i32x4_s(rounded(s + (i << 2), inverse), rounded(s + (i << 2) + 16, inverse)));
     }
   }
 }

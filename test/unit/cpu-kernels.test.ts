@@ -7,30 +7,12 @@ import { CpuMemory } from '../../src/cpu/cpu-memory.ts';
 import { WEIGHT_FORMAT_CODES } from '../../src/cpu/cpu-kernels.ts';
 import { cpuKernelModule } from '../support/cpu-kernel-builds.ts';
 import { checkInt8Linear } from '../support/int8-linear-check.ts';
+import { linearReference, maxAbsDifference } from '../support/linear-reference-cpu.ts';
 import { randomValues } from '../support/random-values.ts';
 
 const kernels = cpuKernelModule('plain', false);
 
-function maxAbsDifference(a: ArrayLike<number>, b: ArrayLike<number>): number {
-  let largest = 0;
-  for (let i = 0; i < a.length; i++) largest = Math.max(largest, Math.abs(a[i] - b[i]));
-  return largest;
-}
-
 const gelu = (x: number) => 0.5 * x * (1 + Math.tanh(Math.sqrt(2 / Math.PI) * (x + 0.044715 * x * x * x)));
-
-/** out[t, r] = x[t] · W[r] + b[r], in float64. */
-function linearReference(x: Float32Array, weight: ArrayLike<number>, bias: Float32Array, tokens: number, rows: number, cols: number): Float64Array {
-  const out = new Float64Array(tokens * rows);
-  for (let t = 0; t < tokens; t++) {
-    for (let r = 0; r < rows; r++) {
-      let sum = bias[r];
-      for (let c = 0; c < cols; c++) sum += x[t * cols + c] * weight[r * cols + c];
-      out[t * rows + r] = sum;
-    }
-  }
-  return out;
-}
 
 let cpu: CpuMemory;
 beforeEach(async () => {
