@@ -78,9 +78,34 @@ export function attention(
         tailTotal += p;
       }
       const inverseTotal: f32 = <f32>1 / (sum4(total) + tailTotal);
-      // out = Σ p_j v_j, sixteen outputs at a time so their sums stay in registers.
+      // out = Σ p_j v_j, thirty-two outputs a pass (the last sixteen alone when the head size is an
+      // odd multiple of 16), so that their sums stay in registers while each pass reads two
+      // adjacent cache lines of every position's values. At context 1016, 12 layers' attention on
+      // one thread (Chromium 156, caches in memory) took 3.7 ms against 4.5 with sixteen outputs a
+      // pass (one line a position); with all 64 at once the sums no longer fit the registers (4.0).
       const o = out + <usize>t * rowBytes + headOffset;
-      for (let i: usize = 0; i < headBytes; i += 64) {
+      const norm = f32x4.splat(inverseTotal);
+      let i: usize = 0;
+      for (; i + 128 <= headBytes; i += 128) {
+        let a0 = f32x4.splat(0), a1 = f32x4.splat(0), a2 = f32x4.splat(0), a3 = f32x4.splat(0);
+        let a4 = f32x4.splat(0), a5 = f32x4.splat(0), a6 = f32x4.splat(0), a7 = f32x4.splat(0);
+        let v = vCache + headOffset + i;
+        for (let j = 0; j < visible; j++) {
+          const p = f32x4.splat(load<f32>(scores + (<usize>j << 2)));
+          a0 = f32x4.add(a0, f32x4.mul(p, v128.load(v)));
+          a1 = f32x4.add(a1, f32x4.mul(p, v128.load(v, 16)));
+          a2 = f32x4.add(a2, f32x4.mul(p, v128.load(v, 32)));
+          a3 = f32x4.add(a3, f32x4.mul(p, v128.load(v, 48)));
+          a4 = f32x4.add(a4, f32x4.mul(p, v128.load(v, 64)));
+          a5 = f32x4.add(a5, f32x4.mul(p, v128.load(v, 80)));
+          a6 = f32x4.add(a6, f32x4.mul(p, v128.load(v, 96)));
+          a7 = f32x4.add(a7, f32x4.mul(p, v128.load(v, 112)));
+          v += rowBytes;
+        }
+        storeScaled4(o + i, a0, a1, a2, a3, norm);
+        storeScaled4(o + i + 64, a4, a5, a6, a7, norm);
+      }
+      if (i < headBytes) {
         let a0 = f32x4.splat(0), a1 = f32x4.splat(0), a2 = f32x4.splat(0), a3 = f32x4.splat(0);
         let v = vCache + headOffset + i;
         for (let j = 0; j < visible; j++) {
@@ -91,12 +116,16 @@ export function attention(
           a3 = f32x4.add(a3, f32x4.mul(p, v128.load(v, 48)));
           v += rowBytes;
         }
-        const norm = f32x4.splat(inverseTotal);
-        v128.store(o + i, f32x4.mul(a0, norm));
-        v128.store(o + i, f32x4.mul(a1, norm), 16);
-        v128.store(o + i, f32x4.mul(a2, norm), 32);
-        v128.store(o + i, f32x4.mul(a3, norm), 48);
+        storeScaled4(o + i, a0, a1, a2, a3, norm);
       }
     }
   }
+}
+
+/** Sixteen floats at `o`: a0..a3 times `norm`. */
+@inline function storeScaled4(o: usize, a0: v128, a1: v128, a2: v128, a3: v128, norm: v128): void {
+  v128.store(o, f32x4.mul(a0, norm));
+  v128.store(o, f32x4.mul(a1, norm), 16);
+  v128.store(o, f32x4.mul(a2, norm), 32);
+  v128.store(o, f32x4.mul(a3, norm), 48);
 }

@@ -273,10 +273,10 @@ describe('embedding from a q4 table', () => {
   });
 });
 
-describe('attention over the KV cache', () => {
-  // 2 heads of 16; 3 new tokens after 4 cached ones: the last sees 7 keys (not a multiple of 4).
-  const C = 32, nHead = 2, nCtx = 8, pos0 = 4, tokens = 3;
-  const headSize = C / nHead;
+// 2 heads of 16, and of 48 (a pass of 32 outputs and one of 16); 3 new tokens after 4 cached ones:
+// the last sees 7 keys (not a multiple of 4).
+for (const headSize of [16, 48]) describe(`attention over the KV cache, heads of ${headSize}`, () => {
+  const nHead = 2, C = nHead * headSize, nCtx = 8, pos0 = 4, tokens = 3;
 
   it('writes the new keys and values, and matches causal softmax attention in float64', () => {
     const qkv = randomValues(tokens * 3 * C, 16, 2);
