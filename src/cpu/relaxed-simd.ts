@@ -23,7 +23,15 @@ const PROBE = new Uint8Array([
   0x0b, // end
 ]);
 
+let answer: boolean | undefined;
+
+/** Probes once, the first time it is asked: the engine asks at every CPU load. */
 export function hasRelaxedSimd(): boolean {
+  answer ??= probe();
+  return answer;
+}
+
+function probe(): boolean {
   if (!WebAssembly.validate(PROBE)) return false;
   const { exports } = new WebAssembly.Instance(new WebAssembly.Module(PROBE));
   return (exports.p as () => number)() === EXPECTED;

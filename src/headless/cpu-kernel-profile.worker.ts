@@ -49,7 +49,12 @@ async function profile({ config, dtype, threads, passes }: CpuProfileRequest): P
     fillWeights(cpu.bytes(address, rows * dataBytes), format);
     const scaleCount = (scaleBytes / 4) * rows;
     const scales = scaleCount > 0 ? cpu.allocate(scaleCount * 4, 'the profile\'s scales') : 0;
-    if (scales) cpu.floats(scales, scaleCount).fill(format === 'q4' ? 1 / 64 : 1 / 127);
+    if (format === 'q4') cpu.floats(scales, scaleCount).fill(1 / 64);
+    if (format === 'int8') {
+      // Each row's scale, then the sum of its values: 0, since fillWeights' int8 pattern sums to 0.
+      const floats = cpu.floats(scales, scaleCount), ints = new Int32Array(floats.buffer, floats.byteOffset, scaleCount);
+      for (let row = 0; row < rows; row++) [floats[2 * row], ints[2 * row + 1]] = [1 / 127, 0];
+    }
     return { address, scales };
   };
   const matrix = (kernel: string, format: WeightsDtype, rows: number, cols: number, count: number): Matrix =>
