@@ -3,6 +3,7 @@
 // (linear-q4.ts), as its `*Format` says (wte, the tied LM head, shares the linear layers' format
 // or is int8 under q4; wpe is never quantized). Needs C % 8 == 0 (q4: C % 32 == 0).
 import { INT8_ROW_SCALE_BYTES } from './linear-int8';
+import { q4RowScaleBytes } from './linear-q4';
 import { halvesHighToF32 } from './simd';
 
 export const FORMAT_F32: i32 = 0;
@@ -39,7 +40,7 @@ function addRow(out: usize, matrix: usize, scales: usize, format: i32, row: i32,
   } else if (format == FORMAT_Q4) {
     const groups = n / 32;
     const r = matrix + <usize>row * (groups << 4);
-    const rowScales = scales + <usize>row * (groups << 2);
+    const rowScales = scales + <usize>row * q4RowScaleBytes(n);
     for (let g: usize = 0; g < groups; g++) {
       const bytes = v128.load(r + (g << 4));
       const scale = f32x4.splat(load<f32>(rowScales + (g << 2)));

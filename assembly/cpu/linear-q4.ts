@@ -4,36 +4,50 @@
 // The format is llama.cpp's q4_0 with the scales kept apart: each group of 32 weights of a row is
 // 16 bytes of signed (two's complement) 4-bit values plus one f32 scale. Byte j of a group holds
 // weight j in its low nibble and weight j + 16 in its high one. The nibbles of a row sit together
-// ([rows, cols / 2] bytes) and the scales beside them ([rows, cols / 32] f32), so the inner loop
-// reads two streams with fixed strides.
+// ([rows, cols / 2] bytes) and the scales beside them ([rows, cols / 32 + 1] f32: the groups' scales,
+// then the row's sum Σ_g scale[g] · Σ Wq[g], which the relaxed form needs), so the inner loop reads
+// two streams with fixed strides.
 //
 // The scale is q4_0's: the group's weight of largest magnitude, divided by -8, so that weight is
 // exactly -8 and all 16 levels are used (max |w| / 7 would leave -8 unused and make every step
 // 8/7 as coarse); a weight of the opposite sign as large is clamped to 7, one step off.
 //
-// The input is the int8 path's (quantizeRowsI16: int16, one scale per token), so the dot product of
-// a group is integer: weights widen to i16 and i32x4.dot_i16x8_s multiplies and adds pairs. The
+// The input is the int8 layers' (quantizeInputI8), so the dot product of a group is integer. The
 // kernel never shifts a nibble down: x86 has no 8-bit shifts, so i8x16.shr_s costs about five
 // instructions. Instead `bytes & 0xf0` is each high nibble times 16 as an i8, and `bytes << 4` each
-// low one, so 16 weights in order cost one or two instructions; the sums are 16× too large, and
-// the 1/16 joins the input scale at the end. A group's sum is at most 8 · 128 · 32768 = 2^25 per
-// lane, so each group goes to f32 on its own (exactly enough: 2^-24 relative), times its scale.
-// Needs cols % 32 == 0.
+// low one, so 16 weights in order cost one or two instructions; the sums are 16× too large, and the
+// 1/16 joins the input scale at the end. Its form depends on the build, as linear-int8.ts's does:
+// - Without relaxed SIMD the input is int16: the weights widen to i16 and i32x4.dot_i16x8_s
+//   multiplies and adds pairs. A group's sum is at most 8 · 128 · 32768 = 2^25 per lane.
+// - With it, the input is u = q + 8192 in two 7-bit halves (hi, lo), and the weights times 16 are
+//   relaxed_dot_i8x16_i7x16_add_s's signed operand: a group's 128 · (W · hi) + W · lo is W · u,
+//   at most 128 · 130048 + 130048 < 2^24 per lane. W · q = W · u - 8192 · ΣW, and since the scales
+//   differ per group, ΣW is the row's scaled sum, kept at load, subtracted once per row in f32.
+//   Four dot steps per 32 weights where the plain form takes four widenings and four dot products.
+// Either way each group goes to f32 on its own (exactly), times its scale. Needs cols % 32 == 0.
 //
-// Decoding takes one row at a time. A prompt goes in blocks of tokens whose int16 inputs fit in L1,
+// Decoding takes one row at a time. A prompt goes in blocks of tokens whose inputs fit in L1,
 // every row of the range passing over a block four tokens at a time, as linear-int8.ts does: each
 // group's 32 weights are unpacked once for four tokens.
-import { sum4 } from './simd';
+import { sum4, sumI32x4 } from './simd';
 
 const L1_INPUT_BYTES: usize = 16384;
 
+/** Bytes of a q4 row's scales: one f32 per group of 32 columns, then the row's scaled sum (above). */
+@inline export function q4RowScaleBytes(cols: usize): usize {
+  return (cols / 32 + 1) << 2;
+}
+
 /**
- * Each row of `src` f32 [rows, cols] as 4-bit groups: nibbles in `dst` [rows, cols / 2] bytes,
- * one scale per group of 32 in `scales` [rows, cols / 32] f32 (layout above).
+ * Each row of `src` f32 [rows, cols] as 4-bit groups: nibbles in `dst` [rows, cols / 2] bytes, and
+ * in `scales` [rows, cols / 32 + 1] f32 one scale per group of 32 and the row's scaled sum (above).
  */
 export function quantizeRowsQ4(dst: usize, scales: usize, src: usize, rows: i32, cols: i32): void {
   const groups = <usize>cols / 32;
+  const scaleBytes = q4RowScaleBytes(cols);
   for (let r: usize = 0; r < <usize>rows; r++) {
+    const rowScales = scales + r * scaleBytes;
+    let rowSum: f64 = 0;
     for (let g: usize = 0; g < groups; g++) {
       const s = src + ((r * groups + g) << 7); // 32 f32s = 128 bytes
       // The weight of largest magnitude, with its sign: it becomes -8.
@@ -43,13 +57,20 @@ export function quantizeRowsQ4(dst: usize, scales: usize, src: usize, rows: i32,
         if (abs(w) > abs(extreme)) extreme = w;
       }
       const scale: f32 = extreme / -8;
-      store<f32>(scales + ((r * groups + g) << 2), scale);
+      store<f32>(rowScales + (g << 2), scale);
       const inverse = f32x4.splat(scale != 0 ? 1 / scale : 0);
       const low = quantize16(s, inverse);
       const high = quantize16(s + 64, inverse);
       v128.store(dst + ((r * groups + g) << 4), v128.or(v128.and(low, i8x16.splat(0x0f)), i8x16.shl(high, 4)));
+      rowSum += <f64>scale * <f64>(sumI8x16(low) + sumI8x16(high));
     }
+    store<f32>(rowScales + (groups << 2), <f32>rowSum);
   }
+}
+
+/** The sum of an i8x16's 16 lanes. */
+@inline function sumI8x16(v: v128): i32 {
+  return sumI32x4(i32x4.extadd_pairwise_i16x8_s(i16x8.extadd_pairwise_i8x16_s(v)));
 }
 
 /** 16 f32s at `s` times `inverse`, rounded and clamped to [-8, 7], as i8x16. */
@@ -83,23 +104,52 @@ const SIXTEENTH: f32 = 1.0 / 16;
   );
 }
 
-/** 16 · Σ_g scale[g] · (row `w` · token row `x`) over the row's `groups`, in f32. */
+/**
+ * The relaxed form's W · u for one group: weights 0..15 (`low`) and 16..31 (`high`), times 16, against
+ * the 64 bytes of halves at `x` (hi and lo of columns 0..15, then of 16..31).
+ */
+@inline function dotGroupRelaxed(low: v128, high: v128, x: usize): v128 {
+  let h = i32x4.relaxed_dot_i8x16_i7x16_add_s(low, v128.load(x), i32x4.splat(0));
+  h = i32x4.relaxed_dot_i8x16_i7x16_add_s(high, v128.load(x, 32), h);
+  let u = i32x4.shl(h, 7);
+  u = i32x4.relaxed_dot_i8x16_i7x16_add_s(low, v128.load(x, 16), u);
+  return i32x4.relaxed_dot_i8x16_i7x16_add_s(high, v128.load(x, 48), u);
+}
+
+/** f + the group's integer sum (i32x4) times its scale. */
+@inline function addScaled(f: v128, sum: v128, scale: v128): v128 {
+  return ASC_FEATURE_RELAXED_SIMD
+    ? f32x4.relaxed_madd(f32x4.convert_i32x4_s(sum), scale, f)
+    : f32x4.add(f, f32x4.mul(f32x4.convert_i32x4_s(sum), scale));
+}
+
+/** W · q from the sum of a row's scaled group sums (16× too large, as W · u in the relaxed form). */
+@inline function rowDot(sum: f32, scales: usize, groups: usize): f32 {
+  return ASC_FEATURE_RELAXED_SIMD ? sum * SIXTEENTH - 8192 * load<f32>(scales + (groups << 2)) : sum * SIXTEENTH;
+}
+
+/** Σ_g scale[g] · (row `w` · token row `x`) over the row's `groups`, in f32 (see rowDot). */
 @inline function dotRow(w: usize, scales: usize, x: usize, groups: usize): f32 {
   let f = f32x4.splat(0);
   for (let g: usize = 0; g < groups; g++) {
     const bytes = v128.load(w + (g << 4));
     const low = lowNibbles(bytes);
     const high = highNibbles(bytes);
-    const sum = dotGroup(i16x8.extend_low_i8x16_s(low), i16x8.extend_high_i8x16_s(low),
-      i16x8.extend_low_i8x16_s(high), i16x8.extend_high_i8x16_s(high), x + (g << 6));
-    f = f32x4.add(f, f32x4.mul(f32x4.convert_i32x4_s(sum), f32x4.splat(load<f32>(scales + (g << 2)))));
+    const scale = f32x4.splat(load<f32>(scales + (g << 2)));
+    if (ASC_FEATURE_RELAXED_SIMD) {
+      f = addScaled(f, dotGroupRelaxed(low, high, x + (g << 6)), scale);
+    } else {
+      const sum = dotGroup(i16x8.extend_low_i8x16_s(low), i16x8.extend_high_i8x16_s(low),
+        i16x8.extend_low_i8x16_s(high), i16x8.extend_high_i8x16_s(high), x + (g << 6));
+      f = addScaled(f, sum, scale);
+    }
   }
-  return sum4(f);
+  return rowDot(sum4(f), scales, groups);
 }
 
 /**
- * out[t + j, row] for j < 4: row `w` against four consecutive token rows of `x` (i16, `xStride`
- * bytes apart). Each group is unpacked and widened once for the four tokens.
+ * out[t + j, row] for j < 4: row `w` against four consecutive token rows of `x` (`xStride` bytes
+ * apart). Each group is unpacked (and widened) once for the four tokens.
  */
 @inline function rowFourTokens(
   o: usize, outStride: usize, w: usize, scales: usize, b: f32, x: usize, xStride: usize, xScales: usize, groups: usize,
@@ -109,19 +159,26 @@ const SIXTEENTH: f32 = 1.0 / 16;
     const bytes = v128.load(w + (g << 4));
     const low = lowNibbles(bytes);
     const high = highNibbles(bytes);
-    const w0 = i16x8.extend_low_i8x16_s(low), w1 = i16x8.extend_high_i8x16_s(low);
-    const w2 = i16x8.extend_low_i8x16_s(high), w3 = i16x8.extend_high_i8x16_s(high);
     const scale = f32x4.splat(load<f32>(scales + (g << 2)));
     const xg = x + (g << 6);
-    f0 = f32x4.add(f0, f32x4.mul(f32x4.convert_i32x4_s(dotGroup(w0, w1, w2, w3, xg)), scale));
-    f1 = f32x4.add(f1, f32x4.mul(f32x4.convert_i32x4_s(dotGroup(w0, w1, w2, w3, xg + xStride)), scale));
-    f2 = f32x4.add(f2, f32x4.mul(f32x4.convert_i32x4_s(dotGroup(w0, w1, w2, w3, xg + 2 * xStride)), scale));
-    f3 = f32x4.add(f3, f32x4.mul(f32x4.convert_i32x4_s(dotGroup(w0, w1, w2, w3, xg + 3 * xStride)), scale));
+    if (ASC_FEATURE_RELAXED_SIMD) {
+      f0 = addScaled(f0, dotGroupRelaxed(low, high, xg), scale);
+      f1 = addScaled(f1, dotGroupRelaxed(low, high, xg + xStride), scale);
+      f2 = addScaled(f2, dotGroupRelaxed(low, high, xg + 2 * xStride), scale);
+      f3 = addScaled(f3, dotGroupRelaxed(low, high, xg + 3 * xStride), scale);
+    } else {
+      const w0 = i16x8.extend_low_i8x16_s(low), w1 = i16x8.extend_high_i8x16_s(low);
+      const w2 = i16x8.extend_low_i8x16_s(high), w3 = i16x8.extend_high_i8x16_s(high);
+      f0 = addScaled(f0, dotGroup(w0, w1, w2, w3, xg), scale);
+      f1 = addScaled(f1, dotGroup(w0, w1, w2, w3, xg + xStride), scale);
+      f2 = addScaled(f2, dotGroup(w0, w1, w2, w3, xg + 2 * xStride), scale);
+      f3 = addScaled(f3, dotGroup(w0, w1, w2, w3, xg + 3 * xStride), scale);
+    }
   }
-  store<f32>(o, sum4(f0) * (load<f32>(xScales) * SIXTEENTH) + b);
-  store<f32>(o + outStride, sum4(f1) * (load<f32>(xScales, 4) * SIXTEENTH) + b);
-  store<f32>(o + 2 * outStride, sum4(f2) * (load<f32>(xScales, 8) * SIXTEENTH) + b);
-  store<f32>(o + 3 * outStride, sum4(f3) * (load<f32>(xScales, 12) * SIXTEENTH) + b);
+  store<f32>(o, rowDot(sum4(f0), scales, groups) * load<f32>(xScales) + b);
+  store<f32>(o + outStride, rowDot(sum4(f1), scales, groups) * load<f32>(xScales, 4) + b);
+  store<f32>(o + 2 * outStride, rowDot(sum4(f2), scales, groups) * load<f32>(xScales, 8) + b);
+  store<f32>(o + 3 * outStride, rowDot(sum4(f3), scales, groups) * load<f32>(xScales, 12) + b);
 }
 
 export function linearQ4(
@@ -130,7 +187,7 @@ export function linearQ4(
 ): void {
   const groups = <usize>cols / 32;
   const rowBytes = groups << 4;
-  const rowScaleBytes = groups << 2;
+  const rowScaleBytes = q4RowScaleBytes(cols);
   const xStride = <usize>cols << 1;
   const outStride = <usize>rows << 2;
   // Tokens in blocks whose inputs stay in L1 while every row of the range passes over them.
@@ -148,7 +205,7 @@ export function linearQ4(
       }
       for (; t < last; t++) {
         const dot = dotRow(w, scales, xq + <usize>t * xStride, groups);
-        store<f32>(o + <usize>t * outStride, dot * (load<f32>(xScales + (<usize>t << 2)) * SIXTEENTH) + b);
+        store<f32>(o + <usize>t * outStride, dot * load<f32>(xScales + (<usize>t << 2)) + b);
       }
     }
   }

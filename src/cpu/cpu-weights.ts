@@ -21,7 +21,7 @@ export interface WeightPlacement {
   format: CpuWeightsDtype;
 }
 
-/** q4 packs 32 columns (16 bytes of nibbles) per f32 scale: assembly/cpu/linear-q4.ts. */
+/** q4 packs 32 columns (16 bytes of nibbles) per f32 scale, and one f32 more per row: assembly/cpu/linear-q4.ts. */
 const Q4_GROUP = 32;
 
 const STAGING_BYTES = 1 << 20;
@@ -30,7 +30,7 @@ const STAGING_BYTES = 1 << 20;
  * The version of what CpuWeights writes into memory: bump it whenever that changes (quantization,
  * the order or alignment of the tensors), so that layouts saved by an older app are not used.
  */
-export const CPU_LAYOUT_VERSION = 2;
+export const CPU_LAYOUT_VERSION = 3;
 
 /**
  * wte's format under q4. wte is both the embedding and the LM head, whose logits every token is
@@ -170,7 +170,7 @@ export class CpuWeights implements WeightSink {
 
 /**
  * Bytes per row of a matrix `cols` wide stored as `format`: its values, and its scales (int8: an f32
- * scale and the i32 sum of the row's values; q4: an f32 per group of 32).
+ * scale and the i32 sum of the row's values; q4: an f32 per group of 32, then the row's scaled sum).
  */
 export function matrixRowBytes(format: CpuWeightsDtype, cols: number): { dataBytes: number; scaleBytes: number } {
   switch (format) {
@@ -181,7 +181,7 @@ export function matrixRowBytes(format: CpuWeightsDtype, cols: number): { dataByt
     case 'int8':
       return { dataBytes: cols, scaleBytes: 8 };
     case 'q4':
-      return { dataBytes: cols / 2, scaleBytes: (cols / Q4_GROUP) * 4 };
+      return { dataBytes: cols / 2, scaleBytes: (cols / Q4_GROUP + 1) * 4 };
   }
 }
 

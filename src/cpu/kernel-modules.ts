@@ -1,15 +1,16 @@
-// Which build of the CPU kernels (assembly/cpu/) this browser gets: for a private or a shared
-// (threads) memory, with relaxed SIMD's integer dot product where the browser compiles it (Chrome
-// 114 and later), the plain SIMD build elsewhere. Both compute the same model; the relaxed build's
-// int8 layers run faster (assembly/cpu/linear-int8.ts).
+// The builds of the CPU kernels (assembly/cpu/): for a private or a shared (threads) memory, each
+// plain SIMD or with relaxed SIMD's integer dot product. Both compute the same model; they differ
+// only in the int8 and q4 layers (assembly/cpu/linear-int8.ts), and kernel-build-choice.ts says
+// which one runs faster on this machine.
 import kernelsUrl from '../generated/cpu-kernels.wasm?url';
 import threadKernelsUrl from '../generated/cpu-kernels-threads.wasm?url';
 import relaxedKernelsUrl from '../generated/cpu-kernels-relaxed.wasm?url';
 import relaxedThreadKernelsUrl from '../generated/cpu-kernels-threads-relaxed.wasm?url';
-import { hasRelaxedSimd } from './relaxed-simd.ts';
 
-/** The kernels' module for a shared memory (kernel threads) or a private one; `relaxed` left out, the best this browser runs. */
-export function compileCpuKernels(shared: boolean, relaxed = hasRelaxedSimd()): Promise<WebAssembly.Module> {
-  const url = relaxed ? (shared ? relaxedThreadKernelsUrl : relaxedKernelsUrl) : (shared ? threadKernelsUrl : kernelsUrl);
+export type KernelBuild = 'plain' | 'relaxed';
+
+/** The kernels' module of `build` for a shared memory (kernel threads) or a private one. */
+export function compileCpuKernels(shared: boolean, build: KernelBuild): Promise<WebAssembly.Module> {
+  const url = build === 'relaxed' ? (shared ? relaxedThreadKernelsUrl : relaxedKernelsUrl) : (shared ? threadKernelsUrl : kernelsUrl);
   return WebAssembly.compileStreaming(fetch(url));
 }

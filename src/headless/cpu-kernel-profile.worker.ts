@@ -7,6 +7,7 @@
 // residual adds, the argmax, and the engine's own work between tokens.
 import { CpuMemory } from '../cpu/cpu-memory.ts';
 import { lmHeadFormat, matrixRowBytes } from '../cpu/cpu-weights.ts';
+import { kernelBuildFor } from '../cpu/kernel-build-choice.ts';
 import { compileCpuKernels } from '../cpu/kernel-modules.ts';
 import { KernelThreads } from '../cpu/kernel-threads.ts';
 import { SingleThread, type KernelSplitter } from '../cpu/kernel-split.ts';
@@ -38,7 +39,7 @@ interface Matrix {
 async function profile({ config, dtype, threads, passes }: CpuProfileRequest): Promise<KernelTiming[]> {
   const { nEmbd: C, nLayer, vocabSize } = config;
   const shared = threads > 1;
-  const module = await compileCpuKernels(shared);
+  const module = await compileCpuKernels(shared, await kernelBuildFor(dtype));
   const cpu = await CpuMemory.create(module, { shared });
   const k = cpu.kernels;
   const largest = Math.max(vocabSize, 4 * C);
@@ -93,7 +94,7 @@ async function profile({ config, dtype, threads, passes }: CpuProfileRequest): P
           splitter.run('linearI8', [out, linearInput, inputScale, weight.address, weight.scales, bias, 1, rows, cols], rows, 4);
           return;
         case 'q4':
-          k.quantizeRowsI16(linearInput, inputScale, x, 1, cols);
+          k.quantizeInputI8(linearInput, inputScale, x, 1, cols);
           splitter.run('linearQ4', [out, linearInput, inputScale, weight.address, weight.scales, bias, 1, rows, cols], rows, 4);
           return;
       }

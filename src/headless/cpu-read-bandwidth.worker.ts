@@ -28,7 +28,7 @@ function startReader(init: ReaderInit): Promise<Worker> {
 
 async function measure({ threads, bytes, passes }: ReadBandwidthRequest): Promise<CpuReadBandwidth> {
   const shared = threads > 1;
-  const module = await compileCpuKernels(shared);
+  const module = await compileCpuKernels(shared, 'plain'); // its loop is the same in every build
   const cpu = await CpuMemory.create(module, { shared });
   const floats = Math.floor(bytes / 4 / FLOATS_PER_STEP) * FLOATS_PER_STEP;
   const address = cpu.allocate(floats * 4, 'the read-bandwidth buffer');

@@ -1,8 +1,8 @@
 // The engine inside the worker: owns the GPU device (or the CPU backend's memory and threads) and
 // the loaded model, streams weight files through the AssemblyScript parser into it, and runs the model.
 import parserWasmUrl from '../generated/weights-parser.wasm?url';
-import { compileCpuKernels } from '../cpu/kernel-modules.ts';
-import { hasRelaxedSimd } from '../cpu/relaxed-simd.ts';
+import { kernelBuildFor } from '../cpu/kernel-build-choice.ts';
+import { compileCpuKernels, type KernelBuild } from '../cpu/kernel-modules.ts';
 import type { CpuMemory } from '../cpu/cpu-memory.ts';
 import { KernelThreads } from '../cpu/kernel-threads.ts';
 import { loadCpuModel, restoreCpuModel, type LoadedCpuModel } from '../cpu/load-cpu-model.ts';
@@ -67,9 +67,8 @@ function weightsProgress(report?: (progress: LoadProgress) => void): (bytesDone:
   };
 }
 
-function cpuLoadedModel(name: string, cpu: LoadedCpuModel, threads: number, fromSavedLayout: boolean): LoadedModel {
-  // compileCpuKernels picks the relaxed-SIMD build wherever this says the browser has it.
-  const kernels = hasRelaxedSimd() ? 'WASM relaxed SIMD' : 'WASM SIMD';
+function cpuLoadedModel(name: string, cpu: LoadedCpuModel, build: KernelBuild, threads: number, fromSavedLayout: boolean): LoadedModel {
+  const kernels = build === 'relaxed' ? 'WASM relaxed SIMD' : 'WASM SIMD';
   const { model, weights } = cpu;
   const info: ModelInfo = {
     name,
@@ -91,8 +90,8 @@ function cpuLoadedModel(name: string, cpu: LoadedCpuModel, threads: number, from
 export class Engine {
   private gpu?: Promise<GpuContext>;
   private parserModule?: Promise<WebAssembly.Module>;
-  private cpuKernels?: Promise<WebAssembly.Module>;
-  private cpuThreadKernels?: Promise<WebAssembly.Module>;
+  /** The CPU kernels' modules compiled so far, by build and memory ("relaxed threads", …). */
+  private readonly cpuKernelModules = new Map<string, Promise<WebAssembly.Module>>();
   private model?: LoadedModel;
   private store?: Promise<ModelStore>;
   private generating = false;
@@ -262,18 +261,22 @@ export class Engine {
     }
   }
 
-  /** The kernels' module for `requestedThreads` (the threads build when more than one), and how to start the threads. */
-  private async cpuKernelsFor(requestedThreads?: number) {
+  /**
+   * The kernels' module for `dtype`'s layers (the build this machine runs faster) and
+   * `requestedThreads` (the threads build when more than one), and how to start the threads.
+   */
+  private async cpuKernelsFor(dtype: WeightsDtype, requestedThreads?: number) {
     const threads = Math.min(requestedThreads ?? Infinity, availableKernelThreads());
-    let kernels: WebAssembly.Module;
-    if (threads > 1) {
-      this.cpuThreadKernels ??= compileCpuKernels(true);
-      kernels = await this.cpuThreadKernels;
-    } else {
-      this.cpuKernels ??= compileCpuKernels(false);
-      kernels = await this.cpuKernels;
+    const build = await kernelBuildFor(dtype);
+    const key = `${build} ${threads > 1 ? 'threads' : 'private'}`;
+    let module = this.cpuKernelModules.get(key);
+    if (!module) {
+      module = compileCpuKernels(threads > 1, build);
+      this.cpuKernelModules.set(key, module);
     }
+    const kernels = await module;
     return {
+      build,
       threads,
       options: {
         kernels,
@@ -285,21 +288,22 @@ export class Engine {
   }
 
   private async loadOnCpu(context: LoadContext, weightsDtype: WeightsDtype, requestedThreads?: number): Promise<LoadedModel> {
-    const { threads, options } = await this.cpuKernelsFor(requestedThreads);
+    const { build, threads, options } = await this.cpuKernelsFor(weightsDtype, requestedThreads);
     const loaded = await loadCpuModel(context.parser, context.resolved, { ...options, dtype: weightsDtype, onProgress: weightsProgress(context.onProgress) });
-    return cpuLoadedModel(context.name, loaded, threads, false);
+    return cpuLoadedModel(context.name, loaded, build, threads, false);
   }
 
   /** A saved model on the CPU from the layout saved after an earlier load, or null if there is none to use. */
   private async restoreOnCpu(id: string, options: LoadOptions, onProgress?: (progress: LoadProgress) => void): Promise<LoadedModel | null> {
     const model = await (await this.modelStore()).saved(id);
-    const saved = model && await findCpuLayout(model.directory, model.manifest, options.weightsDtype ?? CPU_WEIGHTS_DTYPE);
+    const dtype = options.weightsDtype ?? CPU_WEIGHTS_DTYPE;
+    const saved = model && await findCpuLayout(model.directory, model.manifest, dtype);
     if (!saved) return null;
-    const { threads, options: kernelOptions } = await this.cpuKernelsFor(options.cpuThreads);
+    const { build, threads, options: kernelOptions } = await this.cpuKernelsFor(dtype, options.cpuThreads);
     const progress = weightsProgress(onProgress);
     try {
       const loaded = await restoreCpuModel(saved.layout, (write) => readCpuLayout(saved, write, progress), kernelOptions);
-      return cpuLoadedModel(id, loaded, threads, true);
+      return cpuLoadedModel(id, loaded, build, threads, true);
     } catch (error) {
       // The layout could not be read (or the model is one the CPU cannot take, which its files will
       // say as well): the model loads from its files, and that load saves the layout again.

@@ -7,6 +7,7 @@ import { CpuMemory } from '../../src/cpu/cpu-memory.ts';
 import { WEIGHT_FORMAT_CODES } from '../../src/cpu/cpu-kernels.ts';
 import { cpuKernelModule } from '../support/cpu-kernel-builds.ts';
 import { checkInt8Linear } from '../support/int8-linear-check.ts';
+import { checkQ4Linear, dequantizeQ4, Q4_CHECK_SHAPES, q4RowScaleBytes } from '../support/q4-linear-check.ts';
 import { linearReference, maxAbsDifference } from '../support/linear-reference-cpu.ts';
 import { randomValues } from '../support/random-values.ts';
 
@@ -74,81 +75,12 @@ describe('linear kernels', () => {
   });
 });
 
-/** The nibbles at `address` [rows, cols / 2] and scales [rows, cols / 32] as the layout documented in linear-q4.ts says, as floats. */
-function dequantizeQ4(address: number, scales: number, rows: number, cols: number): Float64Array {
-  const bytes = cpu.bytes(address, rows * cols / 2);
-  const groupScales = cpu.floats(scales, rows * cols / 32);
-  const out = new Float64Array(rows * cols);
-  const signed = (nibble: number) => (nibble >= 8 ? nibble - 16 : nibble);
-  for (let group = 0; group < rows * cols / 32; group++) {
-    for (let j = 0; j < 16; j++) {
-      const byte = bytes[group * 16 + j];
-      out[group * 32 + j] = signed(byte & 15) * groupScales[group];
-      out[group * 32 + 16 + j] = signed(byte >> 4) * groupScales[group];
-    }
-  }
-  return out;
-}
-
 describe('4-bit linear kernel (groups of 32 columns, one scale each)', () => {
-  // Shapes: two groups (the tiny fixture's 64 columns), three, and 97 (past several token blocks of
-  // the prompt path); tokens 1 (decode), 3, 7 and 13 (fours and leftovers); rows not a multiple of 4.
-  const shapes = [
-    { rows: 5, cols: 64, tokens: 1 },
-    { rows: 37, cols: 96, tokens: 7 },
-    { rows: 13, cols: 3104, tokens: 13 },
-    { rows: 9, cols: 768, tokens: 3 },
-  ];
-  for (const [index, { rows, cols, tokens }] of shapes.entries()) {
-    it(`${rows}×${cols}, ${tokens} token(s): quantized within half a step, the product within int16 rounding of float64`, () => {
-      // Each group its own magnitude (up to 8× apart), so a group read with another's scale shows;
-      // each token its own, so a token read with another's input scale shows too.
-      const groupMagnitude = (i: number) => 0.05 * (1 + ((Math.floor(i / 32) * 7) % 8));
-      const weight = randomValues(rows * cols, 10 + index, 1).map((value, i) => value * groupMagnitude(i));
-      const x = randomValues(tokens * cols, 20 + index, 3).map((value, i) => value * (1 + 0.25 * Math.floor(i / cols)));
-      const bias = randomValues(rows, 30 + index);
-      const nibbles = cpu.allocate(rows * cols / 2, 'q4 weights');
-      const scales = cpu.allocate(rows * cols / 32 * 4, 'q4 scales');
-      cpu.kernels.quantizeRowsQ4(nibbles, scales, put(weight), rows, cols);
-      const xq = cpu.allocate(tokens * cols * 2, 'int16 x');
-      const xScales = cpu.allocate(tokens * 4, 'x scales');
-      cpu.kernels.quantizeRowsI16(xq, xScales, put(x), tokens, cols);
-      const out = cpu.allocate(tokens * rows * 4, 'out');
-      const args = [out, xq, xScales, nibbles, scales, put(bias), tokens, rows, cols] as const;
-      // Two threads' ranges: [0, 4) and [4, rows).
-      cpu.kernels.linearQ4(...args, 0, 4);
-      cpu.kernels.linearQ4(...args, 4, rows);
-
-      // (Views of memory are taken after the last allocation: growing the memory detaches them.)
-      // Each group's scale is its largest-magnitude weight / -8, so that weight is exactly -8 steps;
-      // every other weight is within half a step, or one step where +8 steps was clamped to 7.
-      const groupScales = cpu.floats(scales, rows * cols / 32);
-      const dequantized = dequantizeQ4(nibbles, scales, rows, cols);
-      for (let group = 0; group < rows * cols / 32; group++) {
-        const values = weight.subarray(group * 32, group * 32 + 32);
-        const extreme = values.reduce((a, b) => (Math.abs(b) > Math.abs(a) ? b : a), 0);
-        expect(groupScales[group]).toBeCloseTo(extreme / -8, 7);
-        const step = Math.abs(groupScales[group]);
-        for (let j = 0; j < 32; j++) {
-          const error = Math.abs(dequantized[group * 32 + j] - values[j]);
-          const clamped = values[j] / groupScales[group] > 7.5;
-          expect(error).toBeLessThanOrEqual((clamped ? step : step / 2) + 1e-6);
-        }
-      }
-      // Against the dequantized weights the only error left is the inputs' int16 rounding: at
-      // most half an input step per product, Σ |w| · scale / 2 (f32 sums add a little).
-      const inputScales = cpu.floats(xScales, tokens);
-      const result = floats(out, tokens * rows);
-      const reference = linearReference(x, dequantized, bias, tokens, rows, cols);
-      for (let t = 0; t < tokens; t++) {
-        for (let r = 0; r < rows; r++) {
-          let bound = 0;
-          for (let c = 0; c < cols; c++) bound += Math.abs(dequantized[r * cols + c]) * inputScales[t] / 2;
-          expect(Math.abs(result[t * rows + r] - reference[t * rows + r]), `token ${t}, row ${r}`).toBeLessThanOrEqual(bound + 1e-4);
-        }
-      }
-      // And it is not the unquantized product: the 4-bit rounding shows.
-      expect(maxAbsDifference(result, linearReference(x, weight, bias, tokens, rows, cols))).toBeGreaterThan(1e-3);
+  // The relaxed build's is test/browser/cpu-relaxed-kernels.test.ts.
+  for (const [index, shape] of Q4_CHECK_SHAPES.entries()) {
+    const { rows, cols, tokens } = shape;
+    it(`${rows}×${cols}, ${tokens} token(s), plain SIMD build: quantized within half a step, the product within int16 rounding of float64`, () => {
+      checkQ4Linear(cpu, shape, index);
     });
   }
 });
@@ -264,10 +196,10 @@ describe('embedding from a q4 table', () => {
     const tokenIds = Int32Array.of(4, 1);
     const out = cpu.allocate(2 * C * 4, 'out');
     const nibbles = cpu.allocate(vocab * C / 2, 'q4 wte');
-    const scales = cpu.allocate(vocab * C / 32 * 4, 'q4 scales');
+    const scales = cpu.allocate(vocab * q4RowScaleBytes(C), 'q4 scales');
     cpu.kernels.quantizeRowsQ4(nibbles, scales, put(wte), vocab, C);
     cpu.kernels.embed(out, put(tokenIds), 2, 1, nibbles, scales, WEIGHT_FORMAT_CODES.q4, put(wpe), WEIGHT_FORMAT_CODES.f32, C);
-    const table = dequantizeQ4(nibbles, scales, vocab, C);
+    const table = dequantizeQ4(cpu, nibbles, scales, vocab, C);
     const expected = Float64Array.from({ length: 2 * C }, (_, i) => table[tokenIds[Math.floor(i / C)] * C + (i % C)] + wpe[(1 + Math.floor(i / C)) * C + (i % C)]);
     expect(maxAbsDifference(floats(out, 2 * C), expected)).toBeLessThan(1e-6);
   });
