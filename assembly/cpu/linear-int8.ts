@@ -7,16 +7,18 @@
 // - With relaxed SIMD (the "-relaxed" builds, where the browser has it), the input is 14 bits
 //   u = q + 8192 (q in ±8191) split into two 7-bit halves, hi = u >> 7 and lo = u & 127, and
 //   i32x4.relaxed_dot_i8x16_i7x16_add_s multiplies 16 weights by 16 halves and adds them into four
-//   lanes in one step (one vpdpbusd with AVX-VNNI, vpmaddubsw + vpmaddwd without): q = 128 · (hi - 64)
+//   lanes in one step (one vpdpbusd with AVX-VNNI, five instructions without): q = 128 · (hi - 64)
 //   + lo, so W · q = 128 · (W · hi - 64 · ΣW) + W · lo, with ΣW the row's sum. Each 16 columns are
 //   32 bytes, the 16 hi then the 16 lo. Per lane the sums stay below 2^31 for rows of up to 2^19
 //   columns, so they go to f32 once, at the end of a row.
 // - Without, the input is int16 and i8 weights widen to i16 for i32x4.dot_i16x8_s, which multiplies
 //   and adds pairs. Per lane and 16 columns that adds at most 2 · 2 · 127 · 32767 < 2^24, so the i32
 //   sums are moved to f32 every 1024 columns (64 steps) before they could overflow.
-// Per 16 weights the relaxed form takes two steps where the plain one takes five (two widenings,
-// two dot products, an add). Alone on one thread in Chromium 156, a row-by-row kernel read weights
-// 1.2× as fast from memory and 1.4-2.2× from L2; in the app, prompts and decoding took ~20% less.
+// Per 16 weights the relaxed form takes two steps where the plain one takes five (two widening
+// loads, two dot products, an add). With AVX-VNNI each relaxed step is one instruction: alone on one
+// thread in Chromium 156, a row-by-row kernel read weights 1.2× as fast from memory and 1.4-2.2×
+// from L2, and in the app prompts and decoding took ~20% less. Without it V8 spells each step out
+// in five, and the plain form is faster (src/cpu/kernel-build-choice.ts times both).
 //
 // Decoding takes one row at a time, as in linear-f32.ts. A prompt goes in blocks of tokens whose
 // inputs fit in L1 (16 KiB: 8 tokens of 768 columns, 4 of 3072), every row of the range passing
@@ -111,11 +113,13 @@ function quantizeRowsI16(dst: usize, scales: usize, src: usize, tokens: i32, col
   }
 }
 
-// 16 weights of one row against 16 inputs: two i16x8 dot products, summed per i32 lane.
-@inline function dot16(weights: v128, x: usize): v128 {
+// 16 weights of one row (at `w`) against 16 inputs: each 8 loaded already widened to i16 (one
+// pmovsxbw from memory on x86, where a 16-byte load and two extends take three or four
+// instructions), two i16x8 dot products, summed per i32 lane.
+@inline function dot16(w: usize, x: usize): v128 {
   return i32x4.add(
-    i32x4.dot_i16x8_s(i16x8.extend_low_i8x16_s(weights), v128.load(x)),
-    i32x4.dot_i16x8_s(i16x8.extend_high_i8x16_s(weights), v128.load(x, 16)),
+    i32x4.dot_i16x8_s(v128.load8x8_s(w), v128.load(x)),
+    i32x4.dot_i16x8_s(v128.load8x8_s(w, 8), v128.load(x, 16)),
   );
 }
 
@@ -126,8 +130,8 @@ function quantizeRowsI16(dst: usize, scales: usize, src: usize, tokens: i32, col
     const end = min(start + COLUMNS_PER_FLUSH, n);
     let a0 = i32x4.splat(0), a1 = i32x4.splat(0);
     for (let i = start; i < end; i += 32) {
-      a0 = i32x4.add(a0, dot16(v128.load(w + i), x + (i << 1)));
-      a1 = i32x4.add(a1, dot16(v128.load(w + i, 16), x + (i << 1) + 32));
+      a0 = i32x4.add(a0, dot16(w + i, x + (i << 1)));
+      a1 = i32x4.add(a1, dot16(w + i + 16, x + (i << 1) + 32));
     }
     f = f32x4.add(f, f32x4.convert_i32x4_s(i32x4.add(a0, a1)));
   }
@@ -151,9 +155,8 @@ function quantizeRowsI16(dst: usize, scales: usize, src: usize, tokens: i32, col
     const end = min(start + COLUMNS_PER_FLUSH, n);
     let a0 = i32x4.splat(0), a1 = i32x4.splat(0), a2 = i32x4.splat(0), a3 = i32x4.splat(0);
     for (let i = start; i < end; i += 16) {
-      const weights = v128.load(w + i);
-      const low = i16x8.extend_low_i8x16_s(weights);
-      const high = i16x8.extend_high_i8x16_s(weights);
+      const low = v128.load8x8_s(w + i);
+      const high = v128.load8x8_s(w + i, 8);
       const x0 = x + (i << 1);
       a0 = i32x4.add(a0, dot16Widened(low, high, x0));
       a1 = i32x4.add(a1, dot16Widened(low, high, x0 + xStride));
