@@ -22,7 +22,7 @@ export interface CpuKernels {
   addColumns(x: number, y: number, tokens: number, width: number, start: number, end: number): void;
   /** GELU (tanh form) in place, over the same. */
   geluColumns(x: number, tokens: number, width: number, start: number, end: number): void;
-  writeKvCache(kCache: number, vCache: number, qkv: number, tokens: number, pos0: number, C: number): void;
+  writeKvCache(kCache: number, vCache: number, qkv: number, tokens: number, pos0: number, C: number, nHead: number, nCtx: number): void;
   attention(out: number, qkv: number, kCache: number, vCache: number, headScores: number,
     tokens: number, pos0: number, C: number, nHead: number, nCtx: number, headStart: number, headEnd: number): void;
   embed(out: number, tokenIds: number, tokens: number, pos0: number,

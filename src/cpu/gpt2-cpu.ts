@@ -53,8 +53,8 @@ interface Layer {
   mlpUpBias: number;
   mlpDownWeight: WeightPlacement;
   mlpDownBias: number;
-  kCache: number; // (nCtx, C)
-  vCache: number; // (nCtx, C)
+  kCache: number; // (nHead, nCtx, headSize): head-major (assembly/cpu/attention.ts)
+  vCache: number; // (nHead, nCtx, headSize)
 }
 
 export class Gpt2Cpu implements Gpt2Model {
@@ -217,7 +217,7 @@ export class Gpt2Cpu implements Gpt2Model {
       // x = x + attn(ln_1(x))
       k.layerNorm(this.normed, this.residual, layer.attnNormWeight, layer.attnNormBias, T, C);
       this.linear(this.qkv, this.normed, layer.qkvWeight, layer.qkvBias, T, 3 * C, C);
-      k.writeKvCache(layer.kCache, layer.vCache, this.qkv, T, pos0, C);
+      k.writeKvCache(layer.kCache, layer.vCache, this.qkv, T, pos0, C, nHead, nCtx);
       this.splitter.run('attention', [this.attended, this.qkv, layer.kCache, layer.vCache, this.headScores, T, pos0, C, nHead, nCtx], nHead, 1);
       this.linear(this.projected, this.attended, layer.attnProjWeight, layer.attnProjBias, T, C, C, addToResidual);
       // x = x + mlp(ln_2(x))

@@ -215,12 +215,14 @@ for (const headSize of [16, 48]) describe(`attention over the KV cache, heads of
     const kCache = put(randomValues(nCtx * C, 17, 2));
     const vCache = put(randomValues(nCtx * C, 18, 2));
     const qkvAddress = put(qkv);
-    cpu.kernels.writeKvCache(kCache, vCache, qkvAddress, tokens, pos0, C);
+    cpu.kernels.writeKvCache(kCache, vCache, qkvAddress, tokens, pos0, C, nHead, nCtx);
+    // The caches are head-major, [nHead, nCtx, headSize]: key c of position j is at `cached(j, c)`.
+    const cached = (j: number, c: number) => (Math.floor(c / headSize) * nCtx + j) * headSize + (c % headSize);
     const keys = floats(kCache, nCtx * C), values = floats(vCache, nCtx * C);
     for (let t = 0; t < tokens; t++) {
       for (let c = 0; c < C; c++) {
-        expect(keys[(pos0 + t) * C + c]).toBe(qkv[t * 3 * C + C + c]);
-        expect(values[(pos0 + t) * C + c]).toBe(qkv[t * 3 * C + 2 * C + c]);
+        expect(keys[cached(pos0 + t, c)]).toBe(qkv[t * 3 * C + C + c]);
+        expect(values[cached(pos0 + t, c)]).toBe(qkv[t * 3 * C + 2 * C + c]);
       }
     }
     const out = cpu.allocate(tokens * C * 4, 'out');
@@ -234,14 +236,14 @@ for (const headSize of [16, 48]) describe(`attention over the KV cache, heads of
         const visible = pos0 + t + 1;
         const logits = Array.from({ length: visible }, (_, j) => {
           let dot = 0;
-          for (let i = 0; i < headSize; i++) dot += qkv[t * 3 * C + h * headSize + i] * keys[j * C + h * headSize + i];
+          for (let i = 0; i < headSize; i++) dot += qkv[t * 3 * C + h * headSize + i] * keys[cached(j, h * headSize + i)];
           return dot / Math.sqrt(headSize);
         });
         const largest = Math.max(...logits);
         const weights = logits.map((logit) => Math.exp(logit - largest));
         const total = weights.reduce((a, b) => a + b);
         for (let i = 0; i < headSize; i++) {
-          expected[t * C + h * headSize + i] = weights.reduce((sum, w, j) => sum + (w / total) * values[j * C + h * headSize + i], 0);
+          expected[t * C + h * headSize + i] = weights.reduce((sum, w, j) => sum + (w / total) * values[cached(j, h * headSize + i)], 0);
         }
       }
     }
