@@ -22,8 +22,10 @@
 // - With it, the input is u = q + 8192 in two 7-bit halves (hi, lo), and the weights times 16 are
 //   relaxed_dot_i8x16_i7x16_add_s's signed operand: a group's 128 · (W · hi) + W · lo is W · u,
 //   at most 128 · 130048 + 130048 < 2^24 per lane. W · q = W · u - 8192 · ΣW, and since the scales
-//   differ per group, ΣW is the row's scaled sum, kept at load, subtracted once per row in f32.
-//   Four dot steps per 32 weights where the plain form takes four widenings and four dot products.
+//   differ per group, ΣW is the row's scaled sum, kept at load, subtracted once per row in f32 (an
+//   f32 rounding of 8192 · |ΣW|, far below the 14-bit input's own). Four dot steps per 32 weights
+//   where the plain form takes four widenings and four dot products; the engine runs it only where
+//   it times faster (src/cpu/kernel-build-choice.ts).
 // Either way each group goes to f32 on its own (exactly), times its scale. Needs cols % 32 == 0.
 //
 // Decoding takes one row at a time. A prompt goes in blocks of tokens whose inputs fit in L1,
