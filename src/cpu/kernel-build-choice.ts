@@ -18,9 +18,9 @@ export interface KernelBuildTimes {
   relaxed: number;
 }
 
-// A matrix as wide as GPT-2 small's (1024 × 768: 768 KiB as int8, so it sits in L2 as a decode
-// step's slices do on two threads), four single-token products (decoding) and one of four tokens
-// (a prompt's), about half a millisecond a round.
+// A matrix as wide as GPT-2 small's (1024 × 768: 768 KiB as int8, which stays in L2, so the rounds
+// time the arithmetic the builds differ in rather than the memory they share), four single-token
+// products (decoding) and one of four tokens (a prompt's): about half a millisecond a round.
 const ROWS = 1024;
 const COLS = 768;
 const PROMPT_TOKENS = 4;
