@@ -4,7 +4,7 @@
 // the focus in the dialogs, and the focus after Stop: it never falls back to the page.
 import AxeBuilder from '@axe-core/playwright';
 import type { Page } from 'playwright-core';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { closePanel, openPanel, replyTo, setSetting } from './support/app-page.ts';
 import { openBrowser, startAppServer, type AppServer, type BrowserSession } from './support/app-server.ts';
 
@@ -55,6 +55,10 @@ describe('accessibility', () => {
   afterAll(async () => {
     await session?.close();
     await server?.close();
+  });
+  // A failed check leaves its panel open over the page; the next test starts without it.
+  afterEach(async () => {
+    for (const panel of ['models', 'settings'] as const) await closePanel(page, panel);
   });
 
   it('announces a reply once, when it is complete, not token by token', async () => {

@@ -16,6 +16,10 @@ export async function openPanel(page: Page, panel: Panel): Promise<void> {
   await page.getByTestId(PANEL_BUTTONS[panel]).click();
   // The host has no box of its own (the dialog is in the top layer), so "attached", not "visible".
   await page.locator(`app-dialog#${panel}[open]`).waitFor({ state: 'attached' });
+  // Then its slide-in (160 ms) ends: until then the drawer is partly transparent, which axe reads
+  // as text without enough contrast, and it moves under the pointer. (A loaded machine can start
+  // axe within those 160 ms.)
+  await page.locator(`app-dialog#${panel} dialog`).evaluate((dialog) => Promise.all(dialog.getAnimations().map((animation) => animation.finished)));
 }
 
 /** Closes the model list or the settings drawer with its Close button, if it is open. */
