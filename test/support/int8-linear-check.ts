@@ -5,15 +5,12 @@
 import { expect } from 'vitest';
 import type { CpuMemory } from '../../src/cpu/cpu-memory.ts';
 import type { KernelBuild } from './cpu-kernel-builds.ts';
+import { putValues } from './cpu-test-data.ts';
 import { linearReference, maxAbsDifference } from './linear-reference-cpu.ts';
 import { randomValues } from './random-values.ts';
 
 export function checkInt8Linear(cpu: CpuMemory, build: KernelBuild): void {
-  const put = (values: Float32Array) => {
-    const address = cpu.allocate(values.byteLength, 'test data');
-    cpu.bytes(address, values.byteLength).set(new Uint8Array(values.buffer, values.byteOffset, values.byteLength));
-    return address;
-  };
+  const put = (values: Float32Array) => putValues(cpu, values);
   // 7 tokens: a group of four and three single ones; 9 rows, split unevenly.
   const tokens = 7, rows = 9;
   const cols = 2048 + 64; // past one integer flush of the plain build (1024 columns) twice

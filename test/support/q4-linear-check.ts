@@ -4,6 +4,7 @@
 // product is within the input's rounding of float64 on the dequantized weights.
 import { expect } from 'vitest';
 import type { CpuMemory } from '../../src/cpu/cpu-memory.ts';
+import { putValues } from './cpu-test-data.ts';
 import { linearReference, maxAbsDifference } from './linear-reference-cpu.ts';
 import { randomValues } from './random-values.ts';
 
@@ -41,11 +42,7 @@ export const Q4_CHECK_SHAPES = [
 
 export function checkQ4Linear(cpu: CpuMemory, shape: (typeof Q4_CHECK_SHAPES)[number], seed: number): void {
   const { rows, cols, tokens } = shape;
-  const put = (values: Float32Array) => {
-    const address = cpu.allocate(values.byteLength, 'test data');
-    cpu.bytes(address, values.byteLength).set(new Uint8Array(values.buffer, values.byteOffset, values.byteLength));
-    return address;
-  };
+  const put = (values: Float32Array) => putValues(cpu, values);
   // Each group its own magnitude (up to 8× apart), so a group read with another's scale shows;
   // rows of either sign on average, so a wrong row sum (the relaxed build subtracts 8192 of them)
   // shows; each token its own magnitude, so a token read with another's input scale shows too.

@@ -6,6 +6,7 @@ import { float16BitsToFloat32, float32ToFloat16Bits } from '../../scripts/model-
 import { CpuMemory } from '../../src/cpu/cpu-memory.ts';
 import { WEIGHT_FORMAT_CODES } from '../../src/cpu/cpu-kernels.ts';
 import { cpuKernelModule } from '../support/cpu-kernel-builds.ts';
+import { putValues } from '../support/cpu-test-data.ts';
 import { checkInt8Linear } from '../support/int8-linear-check.ts';
 import { checkQ4Linear, dequantizeQ4, Q4_CHECK_SHAPES, q4RowScaleBytes } from '../support/q4-linear-check.ts';
 import { linearReference, maxAbsDifference } from '../support/linear-reference-cpu.ts';
@@ -20,12 +21,7 @@ beforeEach(async () => {
   cpu = await CpuMemory.create(kernels, { shared: false });
 });
 
-/** Copies `values` into fresh memory and returns its address. */
-function put(values: Float32Array | Uint8Array | Int32Array | Uint16Array): number {
-  const address = cpu.allocate(values.byteLength, 'test data');
-  cpu.bytes(address, values.byteLength).set(new Uint8Array(values.buffer, values.byteOffset, values.byteLength));
-  return address;
-}
+const put = (values: Float32Array | Uint8Array | Int32Array | Uint16Array) => putValues(cpu, values);
 
 const floats = (address: number, count: number) => Float64Array.from(cpu.floats(address, count));
 
