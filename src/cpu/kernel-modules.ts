@@ -9,8 +9,17 @@ import relaxedThreadKernelsUrl from '../generated/cpu-kernels-threads-relaxed.wa
 
 export type KernelBuild = 'plain' | 'relaxed';
 
+// Each module compiled once per worker: the build choice compiles the private ones to time them,
+// and every load after asks again.
+const modules = new Map<string, Promise<WebAssembly.Module>>();
+
 /** The kernels' module of `build` for a shared memory (kernel threads) or a private one. */
 export function compileCpuKernels(shared: boolean, build: KernelBuild): Promise<WebAssembly.Module> {
   const url = build === 'relaxed' ? (shared ? relaxedThreadKernelsUrl : relaxedKernelsUrl) : (shared ? threadKernelsUrl : kernelsUrl);
-  return WebAssembly.compileStreaming(fetch(url));
+  let module = modules.get(url);
+  if (!module) {
+    module = WebAssembly.compileStreaming(fetch(url));
+    modules.set(url, module);
+  }
+  return module;
 }

@@ -90,8 +90,6 @@ function cpuLoadedModel(name: string, cpu: LoadedCpuModel, build: KernelBuild, t
 export class Engine {
   private gpu?: Promise<GpuContext>;
   private parserModule?: Promise<WebAssembly.Module>;
-  /** The CPU kernels' modules compiled so far, by build and memory ("relaxed threads", …). */
-  private readonly cpuKernelModules = new Map<string, Promise<WebAssembly.Module>>();
   private model?: LoadedModel;
   private store?: Promise<ModelStore>;
   private generating = false;
@@ -268,13 +266,7 @@ export class Engine {
   private async cpuKernelsFor(dtype: WeightsDtype, requestedThreads?: number) {
     const threads = Math.min(requestedThreads ?? Infinity, availableKernelThreads());
     const build = await kernelBuildFor(dtype);
-    const key = `${build} ${threads > 1 ? 'threads' : 'private'}`;
-    let module = this.cpuKernelModules.get(key);
-    if (!module) {
-      module = compileCpuKernels(threads > 1, build);
-      this.cpuKernelModules.set(key, module);
-    }
-    const kernels = await module;
+    const kernels = await compileCpuKernels(threads > 1, build);
     return {
       build,
       threads,
