@@ -4,7 +4,7 @@
 // that have it (src/cpu/kernel-modules.ts picks).
 // Kernels only compute: they take byte addresses into memory laid out by the TypeScript side
 // (src/cpu/memory-plan.ts), never allocate, and keep no state, so any instance can run any slice.
-export { attention, writeKvCache } from './attention';
+export { attention, attentionBf16, writeKvCache, writeKvCacheBf16 } from './attention';
 export { addColumns, geluColumns } from './elementwise';
 export { argmax, embed } from './embedding';
 export { layerNorm } from './layernorm';

@@ -25,6 +25,10 @@ export interface CpuKernels {
   writeKvCache(kCache: number, vCache: number, qkv: number, tokens: number, pos0: number, C: number, nHead: number, nCtx: number): void;
   attention(out: number, qkv: number, kCache: number, vCache: number, headScores: number,
     tokens: number, pos0: number, C: number, nHead: number, nCtx: number, headStart: number, headEnd: number): void;
+  /** The same two over bf16 caches (assembly/cpu/attention.ts gives their layout). */
+  writeKvCacheBf16(kCache: number, vCache: number, qkv: number, tokens: number, pos0: number, C: number, nHead: number, nCtx: number): void;
+  attentionBf16(out: number, qkv: number, kCache: number, vCache: number, headScores: number,
+    tokens: number, pos0: number, C: number, nHead: number, nCtx: number, headStart: number, headEnd: number): void;
   embed(out: number, tokenIds: number, tokens: number, pos0: number,
     wte: number, wteScales: number, wteFormat: number, wpe: number, wpeFormat: number, C: number): void;
   argmax(values: number, count: number): number;

@@ -4,7 +4,7 @@
 import type { CpuKernels } from './cpu-kernels.ts';
 
 /** Kernels whose last two arguments are a range [start, end) of the items they compute. */
-export type SplitKernel = 'linearF32' | 'linearF16' | 'linearI8' | 'linearQ4' | 'attention';
+export type SplitKernel = 'linearF32' | 'linearF16' | 'linearI8' | 'linearQ4' | 'attention' | 'attentionBf16';
 
 /**
  * Done by each thread to the columns [start, end) of a linear layer's output [tokens, width] it

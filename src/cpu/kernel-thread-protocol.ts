@@ -14,7 +14,7 @@ export const SLOT_EPILOGUE = 4 + MAX_ARGS;
 export const SLOT_INTS = SLOT_EPILOGUE + EPILOGUE_INTS;
 export const CONTROL = { busy: 0, failed: 1, slots: 2 } as const;
 
-export const KERNEL_IDS: Record<SplitKernel, number> = { linearF32: 0, linearF16: 1, linearI8: 2, attention: 3, linearQ4: 4 };
+export const KERNEL_IDS: Record<SplitKernel, number> = { linearF32: 0, linearF16: 1, linearI8: 2, attention: 3, linearQ4: 4, attentionBf16: 5 };
 export const KERNEL_NAMES = Object.keys(KERNEL_IDS) as SplitKernel[];
 
 export function controlBlockInts(helpers: number): number {

@@ -201,30 +201,65 @@ describe('embedding from a q4 table', () => {
   });
 });
 
+/** The bf16 nearest to x (ties to the even one), found by comparing distances in float64. */
+function nearestBf16(x: number): number {
+  const f = new Float32Array(1);
+  const bits = new Uint32Array(f.buffer);
+  f[0] = x;
+  const truncated = bits[0] & 0xffff0000;
+  bits[0] = truncated;
+  const towardZero = f[0];
+  bits[0] = truncated + 0x10000;
+  const awayFromZero = f[0];
+  const below = Math.abs(x - towardZero), above = Math.abs(awayFromZero - x);
+  return below < above || (below === above && (truncated & 0x10000) === 0) ? towardZero : awayFromZero;
+}
+
+const CACHES = [
+  { kind: 'f32', bytes: 4, write: 'writeKvCache', attend: 'attention', rounded: (x: number) => Math.fround(x) },
+  { kind: 'bf16', bytes: 2, write: 'writeKvCacheBf16', attend: 'attentionBf16', rounded: nearestBf16 },
+] as const;
+
+/**
+ * Reads value c (of C) at position j from a head-major cache: f32, or bf16 with each 8 values of a
+ * head's row stored as [x0 x4 x1 x5 x2 x6 x3 x7] (assembly/cpu/attention.ts).
+ */
+function cachedValue(cache: (typeof CACHES)[number], address: number, j: number, c: number, headSize: number, nCtx: number): number {
+  const h = Math.floor(c / headSize), i = c % headSize;
+  const row = (h * nCtx + j) * headSize;
+  if (cache.kind === 'f32') return cpu.floats(address + (row + i) * 4, 1)[0];
+  const r = i % 8;
+  const half = new Uint16Array(cpu.memory.buffer, address, row + headSize)[row + i - r + (r < 4 ? 2 * r : 2 * (r - 4) + 1)];
+  return new Float32Array(Uint32Array.of(half << 16).buffer)[0];
+}
+
 // 2 heads of 16, and of 48 (a pass of 32 outputs and one of 16); 3 new tokens after 4 cached ones:
 // the last sees 7 keys (not a multiple of 4).
-for (const headSize of [16, 48]) describe(`attention over the KV cache, heads of ${headSize}`, () => {
+for (const cache of CACHES) for (const headSize of [16, 48]) describe(`attention over the KV cache (${cache.kind}), heads of ${headSize}`, () => {
   const nHead = 2, C = nHead * headSize, nCtx = 8, pos0 = 4, tokens = 3;
 
-  it('writes the new keys and values, and matches causal softmax attention in float64', () => {
+  it('writes the keys and values, and matches causal softmax attention over them in float64', () => {
+    const kCache = cpu.allocate(nCtx * C * cache.bytes, 'key cache');
+    const vCache = cpu.allocate(nCtx * C * cache.bytes, 'value cache');
+    // The earlier tokens' keys and values, written as an earlier pass would, then this pass's.
+    const earlier = randomValues(pos0 * 3 * C, 17, 2);
+    cpu.kernels[cache.write](kCache, vCache, put(earlier), pos0, 0, C, nHead, nCtx);
     const qkv = randomValues(tokens * 3 * C, 16, 2);
-    const kCache = put(randomValues(nCtx * C, 17, 2));
-    const vCache = put(randomValues(nCtx * C, 18, 2));
     const qkvAddress = put(qkv);
-    cpu.kernels.writeKvCache(kCache, vCache, qkvAddress, tokens, pos0, C, nHead, nCtx);
-    // The caches are head-major, [nHead, nCtx, headSize]: key c of position j is at `cached(j, c)`.
-    const cached = (j: number, c: number) => (Math.floor(c / headSize) * nCtx + j) * headSize + (c % headSize);
-    const keys = floats(kCache, nCtx * C), values = floats(vCache, nCtx * C);
-    for (let t = 0; t < tokens; t++) {
+    cpu.kernels[cache.write](kCache, vCache, qkvAddress, tokens, pos0, C, nHead, nCtx);
+    const written = (j: number) => (j < pos0 ? earlier.subarray(j * 3 * C) : qkv.subarray((j - pos0) * 3 * C));
+    const key = (j: number, c: number) => cachedValue(cache, kCache, j, c, headSize, nCtx);
+    const value = (j: number, c: number) => cachedValue(cache, vCache, j, c, headSize, nCtx);
+    for (let j = 0; j < pos0 + tokens; j++) {
       for (let c = 0; c < C; c++) {
-        expect(keys[cached(pos0 + t, c)]).toBe(qkv[t * 3 * C + C + c]);
-        expect(values[cached(pos0 + t, c)]).toBe(qkv[t * 3 * C + 2 * C + c]);
+        expect(key(j, c)).toBe(cache.rounded(written(j)[C + c]));
+        expect(value(j, c)).toBe(cache.rounded(written(j)[2 * C + c]));
       }
     }
     const out = cpu.allocate(tokens * C * 4, 'out');
     const scores = cpu.allocate(nHead * nCtx * 4, 'scores');
-    cpu.kernels.attention(out, qkvAddress, kCache, vCache, scores, tokens, pos0, C, nHead, nCtx, 0, 1);
-    cpu.kernels.attention(out, qkvAddress, kCache, vCache, scores, tokens, pos0, C, nHead, nCtx, 1, nHead);
+    cpu.kernels[cache.attend](out, qkvAddress, kCache, vCache, scores, tokens, pos0, C, nHead, nCtx, 0, 1);
+    cpu.kernels[cache.attend](out, qkvAddress, kCache, vCache, scores, tokens, pos0, C, nHead, nCtx, 1, nHead);
 
     const expected = new Float64Array(tokens * C);
     for (let t = 0; t < tokens; t++) {
@@ -232,18 +267,46 @@ for (const headSize of [16, 48]) describe(`attention over the KV cache, heads of
         const visible = pos0 + t + 1;
         const logits = Array.from({ length: visible }, (_, j) => {
           let dot = 0;
-          for (let i = 0; i < headSize; i++) dot += qkv[t * 3 * C + h * headSize + i] * keys[cached(j, h * headSize + i)];
+          for (let i = 0; i < headSize; i++) dot += qkv[t * 3 * C + h * headSize + i] * key(j, h * headSize + i);
           return dot / Math.sqrt(headSize);
         });
         const largest = Math.max(...logits);
         const weights = logits.map((logit) => Math.exp(logit - largest));
         const total = weights.reduce((a, b) => a + b);
         for (let i = 0; i < headSize; i++) {
-          expected[t * C + h * headSize + i] = weights.reduce((sum, w, j) => sum + (w / total) * values[cached(j, h * headSize + i)], 0);
+          expected[t * C + h * headSize + i] = weights.reduce((sum, w, j) => sum + (w / total) * value(j, h * headSize + i), 0);
         }
       }
     }
     expect(maxAbsDifference(floats(out, tokens * C), expected)).toBeLessThan(1e-5);
+  });
+});
+
+describe('the bf16 KV cache', () => {
+  it('rounds each value to the nearest bf16, ties to the even one', () => {
+    // bf16 keeps 7 bits of mantissa: between 1 and 2 its step is 2^-7.
+    const step = 2 ** -7;
+    const cases: Array<[number, number]> = [
+      [1 + step / 2, 1], // a tie, to the even 1
+      [1 + 3 * step / 2, 1 + 2 * step], // a tie, to the even 1 + 2 steps
+      [1 + step / 2 + 2 ** -20, 1 + step], // just past the tie
+      [-(1 + 3 * step / 2), -(1 + 2 * step)],
+      [3.140625, 3.140625], // exact
+      [1e-40, nearestBf16(1e-40)], // subnormal
+    ];
+    const headSize = 16, C = headSize, nCtx = 1;
+    const qkv = new Float32Array(3 * C);
+    cases.forEach(([x], i) => {
+      qkv[C + i] = x;
+      qkv[2 * C + 8 + i] = -x;
+    });
+    const kCache = cpu.allocate(C * 2, 'key cache'), vCache = cpu.allocate(C * 2, 'value cache');
+    cpu.kernels.writeKvCacheBf16(kCache, vCache, put(qkv), 1, 0, C, 1, nCtx);
+    cases.forEach(([x, expected], i) => {
+      expect(nearestBf16(x)).toBe(expected);
+      expect(cachedValue(CACHES[1], kCache, 0, i, headSize, nCtx)).toBe(expected);
+      expect(cachedValue(CACHES[1], vCache, 0, 8 + i, headSize, nCtx)).toBe(-expected);
+    });
   });
 });
 
