@@ -11,7 +11,7 @@ export { layerNorm } from './layernorm';
 export { linearF16, splitEvenOdd } from './linear-f16';
 export { linearF32 } from './linear-f32';
 export { linearI8, quantizeInputI8, quantizeRowsI8 } from './linear-int8';
-export { linearQ4, quantizeRowsQ4 } from './linear-q4';
+export { linearQ4, quantizeInputQ4, quantizeRowsQ4 } from './linear-q4';
 export { sumF32 } from './read-bandwidth';
 export { logSumExp, topTokens } from './top-tokens';
 

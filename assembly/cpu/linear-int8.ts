@@ -99,7 +99,7 @@ export function quantizeInputI8(dst: usize, scales: usize, src: usize, tokens: i
 }
 
 /** Each token row of `src` f32 [tokens, cols] as int16 in `dst`, scale (max |x| / 32767) in `scales` [tokens]. */
-function quantizeRowsI16(dst: usize, scales: usize, src: usize, tokens: i32, cols: i32): void {
+export function quantizeRowsI16(dst: usize, scales: usize, src: usize, tokens: i32, cols: i32): void {
   const n = <usize>cols;
   for (let t: usize = 0; t < <usize>tokens; t++) {
     const s = src + t * (n << 2);

@@ -12,25 +12,30 @@
 // exactly -8 and all 16 levels are used (max |w| / 7 would leave -8 unused and make every step
 // 8/7 as coarse); a weight of the opposite sign as large is clamped to 7, one step off.
 //
-// The input is the int8 layers' (quantizeInputI8), so the dot product of a group is integer. The
-// kernel never shifts a nibble down: x86 has no 8-bit shifts, so i8x16.shr_s costs about five
-// instructions. Instead `bytes & 0xf0` is each high nibble times 16 as an i8, and `bytes << 4` each
-// low one, so 16 weights in order cost one or two instructions; the sums are 16× too large, and the
-// 1/16 joins the input scale at the end. Its form depends on the build, as linear-int8.ts's does:
-// - Without relaxed SIMD the input is int16: the weights widen to i16 and i32x4.dot_i16x8_s
-//   multiplies and adds pairs. A group's sum is at most 8 · 128 · 32768 = 2^25 per lane.
-// - With it, the input is u = q + 8192 in two 7-bit halves (hi, lo), and the weights times 16 are
-//   relaxed_dot_i8x16_i7x16_add_s's signed operand: a group's 128 · (W · hi) + W · lo is W · u,
+// The input is quantized as the int8 layers' is (quantizeInputQ4), so the dot product of a group
+// is integer. Its form depends on the build, as linear-int8.ts's does:
+// - Without relaxed SIMD the input is int16, and each group's 16 bytes are read as eight i16
+//   lanes of four nibbles: shifting a lane's nibble to the top, then arithmetically down by 12,
+//   gives it as a signed i16 in two instructions (x86 has 16-bit shifts, where an i8x16 shift costs
+//   about five), and i32x4.dot_i16x8_s multiplies and adds pairs. Lane k holds weights 2k, 2k + 16,
+//   2k + 1 and 2k + 17 (bytes 2k and 2k + 1), so the four vectors hold the group's even weights
+//   0..14, even 16..30, odd 1..15 and odd 17..31, and quantizeInputQ4 orders each group's 32 inputs
+//   the same way. A group's sum is at most 8 · 8 · 32767 < 2^21 per lane.
+// - With it, the input is int8's relaxed form, u = q + 8192 in two 7-bit halves (hi, lo), and
+//   `bytes << 4` (each low nibble times 16, as an i8) and `bytes & 0xf0` (each high one) are
+//   relaxed_dot_i8x16_i7x16_add_s's signed operand, weights 0..15 and 16..31 in order; the sums are
+//   16× too large, and the 1/16 joins the input scale at the end. A group's 128 · (W · hi) + W · lo is W · u,
 //   at most 128 · 130048 + 130048 < 2^24 per lane. W · q = W · u - 8192 · ΣW, and since the scales
 //   differ per group, ΣW is the row's scaled sum, kept at load, subtracted once per row in f32 (an
 //   f32 rounding of 8192 · |ΣW|, far below the 14-bit input's own). Four dot steps per 32 weights
-//   where the plain form takes four widenings and four dot products; the engine runs it only where
+//   where the plain form takes seven shifts and four dot products; the engine runs it only where
 //   it times faster (src/cpu/kernel-build-choice.ts).
 // Either way each group goes to f32 on its own (exactly), times its scale. Needs cols % 32 == 0.
 //
 // Decoding takes one row at a time. A prompt goes in blocks of tokens whose inputs fit in L1,
 // every row of the range passing over a block four tokens at a time, as linear-int8.ts does: each
 // group's 32 weights are unpacked once for four tokens.
+import { quantizeInputI8, quantizeRowsI16 } from './linear-int8';
 import { sum4, sumI32x4 } from './simd';
 
 const L1_INPUT_BYTES: usize = 16384;
@@ -85,6 +90,32 @@ export function quantizeRowsQ4(dst: usize, scales: usize, src: usize, rows: i32,
   return i8x16.min_s(i8x16.max_s(q, i8x16.splat(-8)), i8x16.splat(7));
 }
 
+/**
+ * Each token row of `src` f32 [tokens, cols] in the form linearQ4 takes: quantizeInputI8's with
+ * relaxed SIMD; without, int16 (as quantizeInputI8's) with each group of 32 columns reordered to
+ * match the plain kernel's nibbles: even columns 0..14, even 16..30, odd 1..15, odd 17..31.
+ */
+export function quantizeInputQ4(dst: usize, scales: usize, src: usize, tokens: i32, cols: i32): void {
+  if (ASC_FEATURE_RELAXED_SIMD) {
+    quantizeInputI8(dst, scales, src, tokens, cols);
+    return;
+  }
+  quantizeRowsI16(dst, scales, src, tokens, cols);
+  const end = dst + ((<usize>tokens * <usize>cols) << 1);
+  for (let g = dst; g < end; g += 64) {
+    const a = v128.load(g), b = v128.load(g, 16), c = v128.load(g, 32), d = v128.load(g, 48);
+    v128.store(g, v128.shuffle<i16>(a, b, 0, 2, 4, 6, 8, 10, 12, 14));
+    v128.store(g, v128.shuffle<i16>(c, d, 0, 2, 4, 6, 8, 10, 12, 14), 16);
+    v128.store(g, v128.shuffle<i16>(a, b, 1, 3, 5, 7, 9, 11, 13, 15), 32);
+    v128.store(g, v128.shuffle<i16>(c, d, 1, 3, 5, 7, 9, 11, 13, 15), 48);
+  }
+}
+
+/** The plain form's group: nibble `n` (0..3) of each i16 lane of `bytes`, as a signed i16. */
+@inline function laneNibble(bytes: v128, n: i32): v128 {
+  return n == 3 ? i16x8.shr_s(bytes, 12) : i16x8.shr_s(i16x8.shl(bytes, 12 - 4 * n), 12);
+}
+
 /** Weights 0..15 of a group (its bytes' low nibbles) times 16, as i8. */
 @inline function lowNibbles(bytes: v128): v128 {
   return i8x16.shl(bytes, 4);
@@ -98,7 +129,7 @@ export function quantizeRowsQ4(dst: usize, scales: usize, src: usize, rows: i32,
 /** Undoes the nibbles' factor of 16 (exact: a power of two). */
 const SIXTEENTH: f32 = 1.0 / 16;
 
-/** One group's 32 weights, widened to i16 in four vectors (w0..7, w8..15, w16..23, w24..31), against 32 i16 inputs at `x`. */
+/** One group's 32 weights as i16 in four vectors (laneNibble 0..3), against its 32 reordered i16 inputs at `x`. */
 @inline function dotGroup(w0: v128, w1: v128, w2: v128, w3: v128, x: usize): v128 {
   return i32x4.add(
     i32x4.add(i32x4.dot_i16x8_s(w0, v128.load(x)), i32x4.dot_i16x8_s(w1, v128.load(x, 16))),
@@ -125,9 +156,9 @@ const SIXTEENTH: f32 = 1.0 / 16;
     : f32x4.add(f, f32x4.mul(f32x4.convert_i32x4_s(sum), scale));
 }
 
-/** W · q from the sum of a row's scaled group sums (16× too large, as W · u in the relaxed form). */
+/** W · q from the sum of a row's scaled group sums (in the relaxed form 16× too large, and W · u). */
 @inline function rowDot(sum: f32, scales: usize, groups: usize): f32 {
-  return ASC_FEATURE_RELAXED_SIMD ? sum * SIXTEENTH - 8192 * load<f32>(scales + (groups << 2)) : sum * SIXTEENTH;
+  return ASC_FEATURE_RELAXED_SIMD ? sum * SIXTEENTH - 8192 * load<f32>(scales + (groups << 2)) : sum;
 }
 
 /** Σ_g scale[g] · (row `w` · token row `x`) over the row's `groups`, in f32 (see rowDot). */
@@ -135,14 +166,11 @@ const SIXTEENTH: f32 = 1.0 / 16;
   let f = f32x4.splat(0);
   for (let g: usize = 0; g < groups; g++) {
     const bytes = v128.load(w + (g << 4));
-    const low = lowNibbles(bytes);
-    const high = highNibbles(bytes);
     const scale = f32x4.splat(load<f32>(scales + (g << 2)));
     if (ASC_FEATURE_RELAXED_SIMD) {
-      f = addScaled(f, dotGroupRelaxed(low, high, x + (g << 6)), scale);
+      f = addScaled(f, dotGroupRelaxed(lowNibbles(bytes), highNibbles(bytes), x + (g << 6)), scale);
     } else {
-      const sum = dotGroup(i16x8.extend_low_i8x16_s(low), i16x8.extend_high_i8x16_s(low),
-        i16x8.extend_low_i8x16_s(high), i16x8.extend_high_i8x16_s(high), x + (g << 6));
+      const sum = dotGroup(laneNibble(bytes, 0), laneNibble(bytes, 1), laneNibble(bytes, 2), laneNibble(bytes, 3), x + (g << 6));
       f = addScaled(f, sum, scale);
     }
   }
@@ -159,18 +187,16 @@ const SIXTEENTH: f32 = 1.0 / 16;
   let f0 = f32x4.splat(0), f1 = f32x4.splat(0), f2 = f32x4.splat(0), f3 = f32x4.splat(0);
   for (let g: usize = 0; g < groups; g++) {
     const bytes = v128.load(w + (g << 4));
-    const low = lowNibbles(bytes);
-    const high = highNibbles(bytes);
     const scale = f32x4.splat(load<f32>(scales + (g << 2)));
     const xg = x + (g << 6);
     if (ASC_FEATURE_RELAXED_SIMD) {
+      const low = lowNibbles(bytes), high = highNibbles(bytes);
       f0 = addScaled(f0, dotGroupRelaxed(low, high, xg), scale);
       f1 = addScaled(f1, dotGroupRelaxed(low, high, xg + xStride), scale);
       f2 = addScaled(f2, dotGroupRelaxed(low, high, xg + 2 * xStride), scale);
       f3 = addScaled(f3, dotGroupRelaxed(low, high, xg + 3 * xStride), scale);
     } else {
-      const w0 = i16x8.extend_low_i8x16_s(low), w1 = i16x8.extend_high_i8x16_s(low);
-      const w2 = i16x8.extend_low_i8x16_s(high), w3 = i16x8.extend_high_i8x16_s(high);
+      const w0 = laneNibble(bytes, 0), w1 = laneNibble(bytes, 1), w2 = laneNibble(bytes, 2), w3 = laneNibble(bytes, 3);
       f0 = addScaled(f0, dotGroup(w0, w1, w2, w3, xg), scale);
       f1 = addScaled(f1, dotGroup(w0, w1, w2, w3, xg + xStride), scale);
       f2 = addScaled(f2, dotGroup(w0, w1, w2, w3, xg + 2 * xStride), scale);

@@ -17,6 +17,8 @@ export interface CpuKernels {
   quantizeRowsQ4(dst: number, scales: number, src: number, rows: number, cols: number): void;
   /** int8's and q4's input form: int16 in the plain SIMD build, two 7-bit halves in the relaxed one (assembly/cpu/linear-int8.ts). */
   quantizeInputI8(dst: number, scales: number, src: number, tokens: number, cols: number): void;
+  /** q4's input form: int8's, but in the plain build each group of 32 columns reordered (assembly/cpu/linear-q4.ts). */
+  quantizeInputQ4(dst: number, scales: number, src: number, tokens: number, cols: number): void;
   layerNorm(out: number, x: number, weight: number, bias: number, tokens: number, C: number): void;
   /** x[t, c] += y[t, c] for t < tokens and columns [start, end) of rows `width` wide. */
   addColumns(x: number, y: number, tokens: number, width: number, start: number, end: number): void;

@@ -76,7 +76,7 @@ export class Gpt2Cpu implements Gpt2Model {
   private readonly attended: number; // (nCtx, C) attention output, before c_proj
   private readonly projected: number; // (nCtx, C) c_proj output, before the residual add
   private readonly mlpHidden: number; // (nCtx, 4C) after c_fc and GELU
-  private readonly linearInput: number; // (nCtx, 4C) a linear layer's input in its kernel's form (f16: split, int8 and q4: quantizeInputI8's)
+  private readonly linearInput: number; // (nCtx, 4C) a linear layer's input in its kernel's form (f16: split, int8 and q4: quantized)
   private readonly linearInputScales: number; // (nCtx) int8 and q4: the input rows' scales
   private readonly headNormed: number; // (HEAD_ROWS, C)
   private readonly logits: number; // (HEAD_ROWS, vocab)
@@ -295,7 +295,7 @@ export class Gpt2Cpu implements Gpt2Model {
           [out, this.linearInput, this.linearInputScales, weight.address, weight.scales, bias, T, rows, cols], rows, 4, epilogue);
         return;
       case 'q4':
-        k.quantizeInputI8(this.linearInput, this.linearInputScales, x, T, cols);
+        k.quantizeInputQ4(this.linearInput, this.linearInputScales, x, T, cols);
         this.splitter.run('linearQ4',
           [out, this.linearInput, this.linearInputScales, weight.address, weight.scales, bias, T, rows, cols], rows, 4, epilogue);
         return;

@@ -72,7 +72,7 @@ async function layerWork(build: KernelBuild, dtype: 'int8' | 'q4'): Promise<() =
   fillEitherSign(cpu.floats(x, PROMPT_TOKENS * COLS), 1);
   cpu.floats(bias, ROWS).fill(0);
   (dtype === 'q4' ? k.quantizeRowsQ4 : k.quantizeRowsI8)(weight, scales, source, ROWS, COLS);
-  k.quantizeInputI8(xq, xScales, x, PROMPT_TOKENS, COLS);
+  (dtype === 'q4' ? k.quantizeInputQ4 : k.quantizeInputI8)(xq, xScales, x, PROMPT_TOKENS, COLS);
   const linear = dtype === 'q4' ? k.linearQ4 : k.linearI8;
   return () => {
     const started = performance.now();

@@ -56,7 +56,7 @@ export function checkQ4Linear(cpu: CpuMemory, shape: (typeof Q4_CHECK_SHAPES)[nu
   cpu.kernels.quantizeRowsQ4(nibbles, scales, put(weight), rows, cols);
   const xq = cpu.allocate(tokens * cols * 2, 'quantized x');
   const xScales = cpu.allocate(tokens * 4, 'x scales');
-  cpu.kernels.quantizeInputI8(xq, xScales, put(x), tokens, cols);
+  cpu.kernels.quantizeInputQ4(xq, xScales, put(x), tokens, cols);
   const out = cpu.allocate(tokens * rows * 4, 'out');
   const args = [out, xq, xScales, nibbles, scales, put(bias), tokens, rows, cols] as const;
   // Two threads' ranges: [0, 4) and [4, rows).
