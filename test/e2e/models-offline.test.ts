@@ -22,6 +22,9 @@ describe('models and offline use', () => {
   async function chooseAndLoad(id: string): Promise<void> {
     await chooseModel(page, id);
     await expect.poll(appState, { timeout: 300_000 }).toBe('ready');
+    // The list closes by itself once the change is over, which can come just after the state
+    // reads ready: opening it again before then would see it open, and then lose it.
+    await page.locator('app-dialog#models:not([open])').waitFor({ state: 'attached' });
   }
 
   beforeAll(async () => {

@@ -12,7 +12,8 @@ const PANEL_BUTTONS: Record<Panel, string> = { models: 'model-button', settings:
 
 /** Opens the model list or the settings drawer from the header, unless it is open already. */
 export async function openPanel(page: Page, panel: Panel): Promise<void> {
-  if (await page.locator(`app-dialog#${panel}[open]`).count()) return;
+  // The dialog itself, not its host: the host's `open` follows the dialog's close event, a task later.
+  if (await page.locator(`app-dialog#${panel} dialog[open]`).count()) return;
   await page.getByTestId(PANEL_BUTTONS[panel]).click();
   // The host has no box of its own (the dialog is in the top layer), so "attached", not "visible".
   await page.locator(`app-dialog#${panel}[open]`).waitFor({ state: 'attached' });
