@@ -41,7 +41,8 @@ function formatTable(result: BenchResult): string {
   const engineRunsFraction = `${result.decode_bandwidth_fraction_engine_runs.toFixed(2)} ` +
     '(the median of the runs, each against the read bandwidth measured right after its decode)';
   const rows: [string, string][] = [
-    ['model', `GPT-2 ${result.model} shape, random weights, ${result.weights_dtype} matrices (${(result.weight_bytes / 2 ** 20).toFixed(0)} MiB), ${result.matrix_arithmetic} arithmetic`],
+    ['model', `GPT-2 ${result.model} shape, random weights, ${result.weights_dtype} matrices (${(result.weight_bytes / 2 ** 20).toFixed(0)} MiB), ${result.matrix_arithmetic} arithmetic, ` +
+      `a ${result.kv_cache_dtype} KV cache (${(result.kv_cache_bytes / 2 ** 20).toFixed(0)} MiB at a full context)`],
     ['backend', cpu ? `CPU (${result.adapter}; cross-origin isolated: ${result.cross_origin_isolated ? 'yes' : 'no'})` : `WebGPU (${result.adapter})`],
     ['load: saved model → first token', `${result.load_ms.toFixed(0)} ms`],
     ['  loaded again', `${result.load_cached_ms.toFixed(0)} ms` + (result.load_cached_from_saved_layout ? ' (from the CPU layout the first load saved)' : '')],

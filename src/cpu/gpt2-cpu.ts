@@ -6,8 +6,8 @@
 // attention split their rows / heads across kernel threads when there are any.
 import type { Gpt2Config } from '../model/config.ts';
 import {
-  TOP_TOKENS, checkedGreedySteps, checkedTokenIds, greedyStepByStep,
-  type ForwardOutput, type Gpt2Model, type InspectOptions, type InspectedPass, type TopTokens,
+  TOP_TOKENS, checkedGreedySteps, checkedTokenIds, greedyStepByStep, kvCacheBytes,
+  type ForwardOutput, type Gpt2Model, type InspectOptions, type InspectedPass, type KvCacheInfo, type TopTokens,
 } from '../model/gpt2-model.ts';
 import { WeightKind } from '../model/weight-layout.ts';
 import { WEIGHT_FORMAT_CODES, type CpuKernels } from './cpu-kernels.ts';
@@ -85,6 +85,7 @@ export class Gpt2Cpu implements Gpt2Model {
   private readonly topLogprobs: number; // (TOP_TOKENS) their log-probabilities
   private readonly layers: Layer[];
   private readonly bf16Cache: boolean;
+  readonly kvCache: KvCacheInfo;
 
   constructor(
     private readonly cpu: CpuMemory,
@@ -113,6 +114,7 @@ export class Gpt2Cpu implements Gpt2Model {
     this.topLogprobs = floats('top token log-probabilities', TOP_TOKENS);
     this.bf16Cache = BF16_KV_CACHE[weights.dtype];
     const cacheBytes = nCtx * C * (this.bf16Cache ? 2 : 4);
+    this.kvCache = { dtype: this.bf16Cache ? 'bf16' : 'f32', bytes: kvCacheBytes(config, this.bf16Cache ? 2 : 4) };
     const w = (kind: WeightKind, layer: number) => weights.get(kind, layer);
     const v = (kind: WeightKind, layer: number) => weights.get(kind, layer).address;
     this.layers = Array.from({ length: nLayer }, (_, layer) => ({

@@ -10,7 +10,8 @@
 // (top-tokens.wgsl), so the full logits come back only when asked for.
 import type { Gpt2Config } from '../model/config.ts';
 import {
-  checkedGreedySteps, checkedTokenIds, type ForwardOutput, type Gpt2Model, type InspectOptions, type InspectedPass, type TopTokens,
+  checkedGreedySteps, checkedTokenIds, kvCacheBytes,
+  type ForwardOutput, type Gpt2Model, type InspectOptions, type InspectedPass, type KvCacheInfo, type TopTokens,
 } from '../model/gpt2-model.ts';
 import { WeightKind } from '../model/weight-layout.ts';
 import {
@@ -73,10 +74,13 @@ export class Gpt2Gpu implements Gpt2Model {
   private readonly headForOneRow: HeadBindGroups;
   private readonly headForManyRows: HeadBindGroups;
 
+  readonly kvCache: KvCacheInfo;
+
   /** `tuning` left out, the kernels suit the device (tests choose variants). */
   constructor(private readonly device: GPUDevice, readonly config: Gpt2Config, weights: GpuWeights,
     tuning: KernelTuning = deviceTuning(device)) {
     const { nCtx, nEmbd: C, vocabSize, nLayer } = config;
+    this.kvCache = { dtype: 'f32', bytes: kvCacheBytes(config, 4) };
     this.kernels = new Gpt2Kernels(device, config, weights.matrixDtype, tuning);
 
     const uniform = (label: string, rows: number) => {

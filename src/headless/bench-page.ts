@@ -49,6 +49,9 @@ export interface BenchResult {
   /** What the matrix products multiply in (f16 needs shader-f16 and f16 matrices). */
   matrix_arithmetic: MatrixArithmetic;
   weight_bytes: number;
+  /** What the KV cache stores keys and values as, and its bytes for a full context. */
+  kv_cache_dtype: 'f32' | 'bf16';
+  kv_cache_bytes: number;
   /** Every weight but the unused rows of wpe: what one decode step reads. */
   decode_weight_bytes_per_token: number;
   /** From asking the engine to load the saved model to having the first token of a reply. */
@@ -337,6 +340,8 @@ function summarise(request: BenchRequest, timings: EngineTimings, readBandwidth:
     weights_dtype: info.weightsDtype,
     matrix_arithmetic: info.matrixArithmetic,
     weight_bytes: info.weightBytes,
+    kv_cache_dtype: info.kvCache.dtype,
+    kv_cache_bytes: info.kvCache.bytes,
     decode_weight_bytes_per_token: decodeWeightBytes,
     load_ms: loadMs,
     load_cached_ms: reload.ms,

@@ -36,8 +36,20 @@ export interface InspectedPass {
   logits: Float32Array | null;
 }
 
+/** A model's KV cache: what each key and value is stored as, and its bytes for a full context (every layer's keys and values). */
+export interface KvCacheInfo {
+  dtype: 'f32' | 'bf16';
+  bytes: number;
+}
+
+/** The KV cache of `config` at `bytesPerValue`. */
+export function kvCacheBytes(config: Gpt2Config, bytesPerValue: number): number {
+  return 2 * config.nLayer * config.nCtx * config.nEmbd * bytesPerValue;
+}
+
 export interface Gpt2Model {
   readonly config: Gpt2Config;
+  readonly kvCache: KvCacheInfo;
   /**
    * Runs `tokens` at positions [pos0, pos0 + tokens.length), appending their keys and values to
    * the cache (whatever the cache held from pos0 on is overwritten). Returns the last position's

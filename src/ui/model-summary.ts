@@ -72,6 +72,8 @@ export class ModelSummary extends LitElement {
     return html`<span class="name" data-testid="model-name">${this.label || model.name}</span>
       <span class="details">
         ${formatParameters(model.parameterCount)} parameters · ${formatBytes(model.weightBytes)} of ${model.weightsDtype} weights ·
+        <span data-testid="model-kv-cache" title="the keys and values kept for a full context, so that each new token is one pass"
+          >${formatBytes(model.kvCache.bytes)} ${model.kvCache.dtype} KV cache</span> ·
         <span data-testid="model-arithmetic" title="what the matrix products multiply in; sums are always f32 or exact"
           >${ARITHMETIC_NAMES[model.matrixArithmetic]}</span> ·
         <span data-testid="model-backend" title=${model.backendReason}>${placeOf(model)}</span> · loaded in

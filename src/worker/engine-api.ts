@@ -1,6 +1,7 @@
 // The one door between the UI (or a headless script) and the engine in its worker. Everything the
 // UI can ask of the model is here, typed; the worker exposes it with Comlink.
 import type { Gpt2Config } from '../model/config.ts';
+import type { KvCacheInfo } from '../model/gpt2-model.ts';
 import type { WeightsFormat } from '../weights/load-weights.ts';
 
 /** HF model.safetensors (or its shards), the legacy gpt2_weights.bin, or HF/PyTorch pytorch_model.bin. */
@@ -120,6 +121,8 @@ export interface ModelInfo {
    *  integer for the CPU's int8 and q4 matrices (multiplied by the input quantized to int16); f32 otherwise. */
   matrixArithmetic: MatrixArithmetic;
   weightBytes: number;
+  /** f32, or bf16 beside the CPU's int8 and q4 weights; its bytes for a full context. */
+  kvCache: KvCacheInfo;
   backend: Backend;
   /** Why the engine chose this backend, when the caller left it to the engine. */
   backendReason: string;

@@ -39,6 +39,7 @@ const GPT2_INFO: ModelInfo = {
   weightsDtype: 'f32',
   matrixArithmetic: 'f32',
   weightBytes: 497_759_232,
+  kvCache: { dtype: 'f32', bytes: 75_497_472 },
   backend: 'webgpu',
   backendReason: 'a GPU is available (Test Adapter)',
   adapter: 'Test Adapter',
@@ -53,6 +54,7 @@ const GPT2_ON_CPU: ModelInfo = {
   weightsDtype: 'int8',
   matrixArithmetic: 'integer',
   weightBytes: 163_037_184,
+  kvCache: { dtype: 'bf16', bytes: 37_748_736 },
   backend: 'cpu',
   backendReason: 'the only WebGPU adapter is a software one (Test SwiftShader), slower than WASM SIMD',
   adapter: 'WASM SIMD, 2 threads',
@@ -320,7 +322,7 @@ it('loads the chosen saved model with the weights dtype from the settings, and s
   await inSettingsDrawer(() => userEvent.selectOptions(page.getByTestId('settings-weights-dtype'), 'f16'));
   await chooseModel('gpt2');
   await expect.element(page.getByTestId('model-info')).toHaveTextContent('GPT-2 (124M)');
-  await expect.element(page.getByTestId('model-info')).toHaveTextContent('124M parameters · 498 MB of f16 weights · f16 arithmetic in the MLP · WebGPU on Test Adapter');
+  await expect.element(page.getByTestId('model-info')).toHaveTextContent('124M parameters · 498 MB of f16 weights · 75.5 MB f32 KV cache · f16 arithmetic in the MLP · WebGPU on Test Adapter');
   expect(engine.loads).toEqual([{ source: { kind: 'cached', id: 'gpt2' }, options: { weightsDtype: 'f16' } }]);
   await expect.element(page.getByTestId('send')).toBeEnabled();
 });
@@ -333,7 +335,7 @@ it('loads on the backend and with the weights format chosen in the settings, sho
   await inSettingsDrawer(() => userEvent.selectOptions(page.getByTestId('settings-backend'), 'cpu'));
   await inSettingsDrawer(() => userEvent.selectOptions(page.getByTestId('settings-weights-dtype'), 'int8'));
   await chooseModel('gpt2');
-  await expect.element(page.getByTestId('model-info')).toHaveTextContent('124M parameters · 163 MB of int8 weights · integer arithmetic · CPU (WASM SIMD), 2 threads');
+  await expect.element(page.getByTestId('model-info')).toHaveTextContent('124M parameters · 163 MB of int8 weights · 37.7 MB bf16 KV cache · integer arithmetic · CPU (WASM SIMD), 2 threads');
   await expect.element(page.getByTestId('backend-reason')).toHaveTextContent('Why CPU (WASM SIMD): chosen in the settings');
   expect(engine.loads).toEqual([{ source: { kind: 'cached', id: 'gpt2' }, options: { backend: 'cpu', weightsDtype: 'int8' } }]);
 
@@ -356,6 +358,7 @@ it('shows where the engine chose to run the model, on how many threads, and why'
   await expect.element(backend).toHaveAttribute('title', GPT2_ON_CPU.backendReason);
   await expect.element(page.getByTestId('backend-reason')).toHaveTextContent(`Why CPU (WASM SIMD): ${GPT2_ON_CPU.backendReason}`);
   await expect.element(page.getByTestId('model-info')).toHaveTextContent('163 MB of int8 weights');
+  await expect.element(page.getByTestId('model-kv-cache')).toHaveTextContent('37.7 MB bf16 KV cache');
   // Automatic leaves both choices to the engine.
   expect(engine.loads).toEqual([{ source: { kind: 'cached', id: 'gpt2' }, options: {} }]);
 });

@@ -45,6 +45,8 @@ describe('the first start, with no model saved and the hub unreachable', () => {
     await page.locator('gpt2-app[model-state=ready]').waitFor({ timeout: 300_000 });
     expect(await page.getByTestId('model-name').textContent()).toContain('KJV demo');
     expect(await page.getByTestId('model-backend').textContent()).toMatch(/^CPU/);
+    // int8 weights (the CPU's default) keep their keys and values as bf16.
+    expect(await page.getByTestId('model-kv-cache').textContent()).toMatch(/^[\d.]+ [kMG]?B bf16 KV cache$/);
     expect(await page.getByTestId('from-saved-layout').count()).toBe(0);
     const note = (await page.getByTestId('demo-note').textContent())?.replace(/\s+/g, ' ');
     expect(note).toMatch(/tiny demo model trained on the King James Bible, not GPT-2/);
@@ -78,6 +80,7 @@ describe('the first start, with no model saved and the hub unreachable', () => {
     await page.reload();
     await page.locator('gpt2-app[model-state=ready]').waitFor({ timeout: 300_000 });
     expect(await page.getByTestId('model-backend').textContent()).toMatch(/^CPU/);
+    expect(await page.getByTestId('model-kv-cache').textContent()).toMatch(/ f32 KV cache$/);
     await setPlainGreedy(page, cardContinuation.tokens.length);
     expect(await replyTo(page, PROMPT)).toBe(decode(cardContinuation.tokens));
   });
@@ -88,6 +91,7 @@ describe('the first start, with no model saved and the hub unreachable', () => {
     await page.locator('gpt2-app[model-state=ready]').waitFor({ timeout: 300_000 });
     expect(await page.getByTestId('model-name').textContent()).toContain('KJV demo');
     expect(await page.getByTestId('model-backend').textContent()).toMatch(/^WebGPU/);
+    expect(await page.getByTestId('model-kv-cache').textContent()).toMatch(/ f32 KV cache$/);
     expect(await replyTo(page, PROMPT)).toBe(decode(cardContinuation.tokens));
     expect(elsewhere).toEqual([]);
     expect(session.pageErrors).toEqual([]);

@@ -72,6 +72,8 @@ for (const variant of variants) {
     beforeAll(async () => {
       loaded = await load(variant.file, variant.dtype, variant.threads);
       expect(loaded.model.config).toEqual({ vocabSize: 50257, nCtx: 128, nEmbd: 64, nLayer: 2, nHead: 4 });
+      // Float weights keep an f32 cache: 2 layers' keys and values, 128 positions of 64.
+      expect(loaded.model.kvCache).toEqual({ dtype: 'f32', bytes: 2 * 2 * 128 * 64 * 4 });
     });
     afterAll(() => loaded?.model.destroy());
 
@@ -134,6 +136,7 @@ for (const { dtype, what, maxLogitError: bound, minTop1Agreement } of QUANTIZED)
     it(`reports its error and stays within the stated bounds (${threads} thread${threads > 1 ? 's' : ''})`, async () => {
       const loaded = await load('model.safetensors', dtype, threads);
       try {
+        expect(loaded.model.kvCache).toEqual({ dtype: 'bf16', bytes: 2 * 2 * 128 * 64 * 2 });
         let maxLogitError = 0;
         let agreeing = 0;
         let positions = 0;
