@@ -13,15 +13,21 @@ import { WeightKind } from '../model/weight-layout.ts';
 import { WEIGHT_FORMAT_CODES, type CpuKernels } from './cpu-kernels.ts';
 import type { CpuMemory } from './cpu-memory.ts';
 import type { CpuWeights, CpuWeightsDtype, WeightPlacement } from './cpu-weights.ts';
-import type { Epilogue, KernelSplitter } from './kernel-split.ts';
+import type { Epilogue, KernelSplitter, SplitKernel } from './kernel-split.ts';
 
 /**
- * Whether the KV cache holds bf16 (assembly/cpu/attention.ts) for weights of each format. Beside
+ * What the KV cache holds for weights of each format: bf16 (assembly/cpu/attention.ts) beside
  * int8 and q4 weights it halves what attention reads at each step and the cache's memory (GPT-2
  * 1.5B at a full context: 315 MB instead of 629) for an error far below the weights' own rounding;
  * f32 and f16 weights are chosen for exactness, and keep an f32 cache.
  */
-const BF16_KV_CACHE: Record<CpuWeightsDtype, boolean> = { f32: false, f16: false, int8: true, q4: true };
+const KV_CACHE_DTYPE: Record<CpuWeightsDtype, KvCacheInfo['dtype']> = { f32: 'f32', f16: 'f32', int8: 'bf16', q4: 'bf16' };
+
+/** The kernels that write and read a cache of each element type. */
+const KV_CACHE_KERNELS = {
+  f32: { write: 'writeKvCache', attention: 'attention' },
+  bf16: { write: 'writeKvCacheBf16', attention: 'attentionBf16' },
+} as const satisfies Record<KvCacheInfo['dtype'], { write: keyof CpuKernels; attention: SplitKernel }>;
 
 /** Rows of the final LayerNorm + LM head computed at once when every position's argmax or log-probability is wanted. */
 const HEAD_ROWS = 16;
@@ -84,7 +90,6 @@ export class Gpt2Cpu implements Gpt2Model {
   private readonly topIds: number; // (TOP_TOKENS) u32: one row's most likely tokens
   private readonly topLogprobs: number; // (TOP_TOKENS) their log-probabilities
   private readonly layers: Layer[];
-  private readonly bf16Cache: boolean;
   readonly kvCache: KvCacheInfo;
 
   constructor(
@@ -112,9 +117,10 @@ export class Gpt2Cpu implements Gpt2Model {
     this.cpu.bytes(this.noBias, vocabSize * 4).fill(0);
     this.topIds = floats('top token ids', TOP_TOKENS);
     this.topLogprobs = floats('top token log-probabilities', TOP_TOKENS);
-    this.bf16Cache = BF16_KV_CACHE[weights.dtype];
-    const cacheBytes = nCtx * C * (this.bf16Cache ? 2 : 4);
-    this.kvCache = { dtype: this.bf16Cache ? 'bf16' : 'f32', bytes: kvCacheBytes(config, this.bf16Cache ? 2 : 4) };
+    const cacheDtype = KV_CACHE_DTYPE[weights.dtype];
+    const bytesPerValue = cacheDtype === 'bf16' ? 2 : 4;
+    this.kvCache = { dtype: cacheDtype, bytes: kvCacheBytes(config, bytesPerValue) };
+    const cacheBytes = nCtx * C * bytesPerValue; // one layer's keys, or its values
     const w = (kind: WeightKind, layer: number) => weights.get(kind, layer);
     const v = (kind: WeightKind, layer: number) => weights.get(kind, layer).address;
     this.layers = Array.from({ length: nLayer }, (_, layer) => ({
@@ -219,6 +225,7 @@ export class Gpt2Cpu implements Gpt2Model {
   private blocks(T: number, pos0: number): void {
     const { nEmbd: C, nHead, nCtx } = this.config;
     const k = this.k;
+    const cache = KV_CACHE_KERNELS[this.kvCache.dtype];
     const wte = this.weights.get(WeightKind.tokenEmbedding);
     k.embed(this.residual, this.tokenIds, T, pos0,
       wte.address, wte.scales, this.formatCode(WeightKind.tokenEmbedding),
@@ -230,9 +237,8 @@ export class Gpt2Cpu implements Gpt2Model {
       // x = x + attn(ln_1(x))
       k.layerNorm(this.normed, this.residual, layer.attnNormWeight, layer.attnNormBias, T, C);
       this.linear(this.qkv, this.normed, layer.qkvWeight, layer.qkvBias, T, 3 * C, C);
-      if (this.bf16Cache) k.writeKvCacheBf16(layer.kCache, layer.vCache, this.qkv, T, pos0, C, nHead, nCtx);
-      else k.writeKvCache(layer.kCache, layer.vCache, this.qkv, T, pos0, C, nHead, nCtx);
-      this.splitter.run(this.bf16Cache ? 'attentionBf16' : 'attention', [this.attended, this.qkv, layer.kCache, layer.vCache, this.headScores, T, pos0, C, nHead, nCtx], nHead, 1);
+      k[cache.write](layer.kCache, layer.vCache, this.qkv, T, pos0, C, nHead, nCtx);
+      this.splitter.run(cache.attention, [this.attended, this.qkv, layer.kCache, layer.vCache, this.headScores, T, pos0, C, nHead, nCtx], nHead, 1);
       this.linear(this.projected, this.attended, layer.attnProjWeight, layer.attnProjBias, T, C, C, addToResidual);
       // x = x + mlp(ln_2(x))
       k.layerNorm(this.normed, this.residual, layer.mlpNormWeight, layer.mlpNormBias, T, C);
