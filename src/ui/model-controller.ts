@@ -196,11 +196,14 @@ export class ModelController {
       else if (!engineStopped(error)) this.options.onError(`Could not download ${label}: ${errorMessage(error)}`);
     }
     this.download = null;
+    if (!downloaded) {
+      await this.settle();
+      return;
+    }
     // Straight on to loading: the app never shows idle between the download and the load.
-    this.pendingId = downloaded ? id : null;
-    this.state = downloaded ? 'loading' : this.model ? 'ready' : 'idle';
+    this.state = 'loading';
     await this.refresh();
-    if (downloaded) await this.load({ kind: 'cached', id }, id, settings);
+    await this.load({ kind: 'cached', id }, id, settings);
   }
 
   private async load(source: ModelSource, id: string, settings: AppSettings): Promise<void> {
@@ -218,11 +221,21 @@ export class ModelController {
     } catch (error) {
       if (!engineStopped(error)) this.options.onError(`Could not load ${labelOf(source, this.cached)}: ${errorMessage(error)}`);
     }
-    this.pendingId = null;
     this.loadProgress = null;
-    this.state = this.model ? 'ready' : 'idle';
     // A failed load may have freed the model loaded before it; refresh() finds out.
+    await this.settle();
+  }
+
+  /**
+   * Ends a download or a load: reads the saved models and whether the engine holds a model, and
+   * only then shows the outcome, so that the app (which closes the model list when its choice
+   * settles) renders 'ready' or 'idle' in the same task as the list closes.
+   */
+  private async settle(): Promise<void> {
     await this.refresh();
+    this.pendingId = null;
+    this.state = this.model ? 'ready' : 'idle';
+    this.host.requestUpdate();
   }
 
   private setModel(model: ModelInfo | null, id: string | null): void {

@@ -82,6 +82,8 @@ class FakeEngine implements AppEngine {
   failNextLoad: string | null = null;
   /** What a load answers (with the weights dtype the caller asked for, if any). */
   loadedInfo: ModelInfo = GPT2_INFO;
+  /** Set to answer stats() this many ms later, as a busy worker does. */
+  statsDelayMs = 0;
   private onEvent: ((event: GenerationEvent) => void) | null = null;
   private generation: Deferred<GenerationResult> | null = null;
   private onDownloadProgress: ((progress: DownloadProgress) => void) | null = null;
@@ -116,7 +118,10 @@ class FakeEngine implements AppEngine {
       this.cached = this.cached.filter((model) => model.id !== id);
     },
     storageInfo: async () => ({ usageBytes: this.cached.reduce((sum, model) => sum + model.bytes, 0), quotaBytes: 10e9, persisted: false }),
-    stats: async () => ({ model: this.loaded, lastGeneration: null }),
+    stats: async () => {
+      if (this.statsDelayMs > 0) await new Promise((resolve) => setTimeout(resolve, this.statsDelayMs));
+      return { model: this.loaded, lastGeneration: null };
+    },
   };
 
   load = async (source: ModelSource, options: LoadOptions, onProgress?: (progress: { phase: 'weights' | 'kernels'; bytesDone: number; bytesTotal: number }) => void) => {
@@ -565,6 +570,27 @@ it('shows a failed load as a dismissible error and goes on working', async () =>
 
   await chooseModel('gpt2');
   await expect.poll(() => app.getAttribute('model-state')).toBe('ready');
+});
+
+it('shows a chosen model as ready only once the model list has closed', async () => {
+  const engine = new FakeEngine();
+  engine.cached = [SAVED_GPT2];
+  const { app } = await mount(engine);
+  const list = app.shadowRoot!.querySelector<AppDialog>('app-dialog#models')!;
+  const listOpen = () => list.shadowRoot!.querySelector('dialog')!.open;
+  // What the page shows once the task that changed the state is over (the list closes a few
+  // microtasks after the choice settles): model-state is set at every render, so this sees each.
+  const shown: Array<{ state: string | null; listOpen: boolean }> = [];
+  const observer = new MutationObserver(() => setTimeout(() => shown.push({ state: app.getAttribute('model-state'), listOpen: listOpen() })));
+  observer.observe(app, { attributes: true, attributeFilter: ['model-state'] });
+  cleanups.push(() => observer.disconnect());
+  engine.statsDelayMs = 200; // the engine's answers after a load take a while,
+  const otherRenders = setInterval(() => app.requestUpdate(), 20); // and the page renders meanwhile for other reasons
+  cleanups.push(() => clearInterval(otherRenders));
+  await chooseModel('gpt2');
+  await expect.poll(() => shown.at(-1)).toEqual({ state: 'ready', listOpen: false });
+  expect(shown.filter(({ state }) => state === 'loading')).not.toEqual([]);
+  expect(shown.filter(({ state, listOpen }) => state === 'ready' && listOpen)).toEqual([]);
 });
 
 it('shows a failed reply as an error in the reply and in the error list', async () => {
