@@ -1,14 +1,15 @@
 // Runs split kernels (kernel-split.ts) across worker threads that share the model's WASM memory:
-// each thread has its own instance of the kernels (the threads build) on that memory, and takes
-// one range of rows or heads while the calling thread does the first.
+// each thread has its own instance of the kernels (the threads build) on that memory, and the
+// calling thread and they take chunks of the rows or heads until none is left
+// (kernel-thread-protocol.ts).
 //
 // Threads are woken through a small shared control block rather than postMessage, because a token
 // runs about 60 split kernels and each must start within microseconds: a thread spins briefly on
-// its slot before sleeping in Atomics.wait, and the caller spins, then waits, for the count of
-// threads still busy to reach zero. (The caller is a worker or Node, where Atomics.wait is allowed.)
+// the block's generation before sleeping in Atomics.wait, and the caller spins, then waits, for
+// the count of chunks done. (The caller is a worker or Node, where Atomics.wait is allowed.)
 import type { CpuMemory } from './cpu-memory.ts';
-import { encodeEpilogue, runEpilogue, splitRanges, type Epilogue, type KernelSplitter, type SplitKernel } from './kernel-split.ts';
-import { CONTROL, KERNEL_IDS, MAX_ARGS, SLOT_EPILOGUE, SLOT_INTS, controlBlockInts, type KernelThreadInit } from './kernel-thread-protocol.ts';
+import { encodeEpilogue, runEpilogue, type Epilogue, type KernelSplitter, type SplitKernel } from './kernel-split.ts';
+import { CONTROL, CONTROL_INTS, KERNEL_IDS, MAX_CHUNKS, claimWord, workOnChunks, type KernelThreadInit } from './kernel-thread-protocol.ts';
 
 /** The part of a Worker (web or Node worker_threads) the pool uses. */
 export interface ThreadHandle {
@@ -19,6 +20,19 @@ export interface ThreadHandle {
 }
 
 const SPIN_ITERATIONS = 20000;
+
+/**
+ * Chunks per thread in a run. With one range per thread, a thread whose core was taken by
+ * anything else (another tab, a phone's slower core) held up every split kernel: on 2 cores with
+ * one busy process beside the app, decode took 28 ms/token. With chunks the others take up its
+ * share (11.8 ms there), for one atomic claim a chunk; on a quiet machine it is the same either way.
+ */
+const CHUNKS_PER_THREAD = 4;
+
+/** Items per chunk: a multiple of `align` (linear kernels do four rows at a time), at most MAX_CHUNKS of them. */
+export function chunkSize(count: number, threads: number, align: number): number {
+  return Math.max(align, Math.ceil(count / Math.min(threads * CHUNKS_PER_THREAD, MAX_CHUNKS) / align) * align);
+}
 
 export class KernelThreads implements KernelSplitter {
   private constructor(
@@ -40,13 +54,13 @@ export class KernelThreads implements KernelSplitter {
   ): Promise<KernelThreads> {
     if (!memory.shared) throw new Error('kernel threads need a shared memory');
     const helpers = count - 1;
-    const control = new Int32Array(new SharedArrayBuffer(controlBlockInts(helpers) * 4));
+    const control = new Int32Array(new SharedArrayBuffer(CONTROL_INTS * 4));
     const handles: ThreadHandle[] = [];
     try {
-      for (let index = 0; index < helpers; index++) {
+      for (let helper = 0; helper < helpers; helper++) {
         const handle = spawn();
         handles.push(handle);
-        const init: KernelThreadInit = { kernels, memory: memory.memory, control, index };
+        const init: KernelThreadInit = { kernels, memory: memory.memory, control };
         handle.postMessage(init);
       }
       await Promise.all(handles.map((handle) => handle.ready));
@@ -58,27 +72,30 @@ export class KernelThreads implements KernelSplitter {
   }
 
   run(kernel: SplitKernel, args: number[], count: number, align: number, epilogue?: Epilogue): void {
-    const ranges = splitRanges(count, this.threads, align);
-    const control = this.control;
+    const chunk = chunkSize(count, this.threads, align);
     const finish = encodeEpilogue(epilogue);
-    const helpersUsed = ranges.length - 1;
-    Atomics.store(control, CONTROL.busy, helpersUsed);
-    for (let helper = 0; helper < helpersUsed; helper++) {
-      const slot = CONTROL.slots + helper * SLOT_INTS;
-      control[slot + 1] = KERNEL_IDS[kernel];
-      for (let i = 0; i < args.length; i++) control[slot + 2 + i] = args[i];
-      control[slot + 2 + MAX_ARGS] = ranges[helper + 1][0];
-      control[slot + 3 + MAX_ARGS] = ranges[helper + 1][1];
-      control.set(finish, slot + SLOT_EPILOGUE);
-      Atomics.add(control, slot, 1); // the slot's generation: the thread's signal to go
-      Atomics.notify(control, slot);
+    if (chunk >= count) {
+      const kernels = this.memory.kernels;
+      (kernels[kernel] as (...values: number[]) => void)(...args, 0, count);
+      runEpilogue(kernels, finish, 0, 0, count);
+      return;
     }
-    const [start, end] = ranges[0];
-    (this.memory.kernels[kernel] as (...values: number[]) => void)(...args, start, end);
-    runEpilogue(this.memory.kernels, finish, 0, start, end);
-    for (let spin = 0; Atomics.load(control, CONTROL.busy) !== 0; spin++) {
-      if (spin > SPIN_ITERATIONS) Atomics.wait(control, CONTROL.busy, Atomics.load(control, CONTROL.busy), 1);
+    const control = this.control;
+    const chunks = Math.ceil(count / chunk);
+    control[CONTROL.kernel] = KERNEL_IDS[kernel];
+    control[CONTROL.count] = count;
+    control[CONTROL.chunk] = chunk;
+    control.set(args, CONTROL.args);
+    control.set(finish, CONTROL.epilogue);
+    Atomics.store(control, CONTROL.done, 0);
+    Atomics.store(control, CONTROL.claim, claimWord(chunks));
+    Atomics.add(control, CONTROL.generation, 1); // the threads' signal to go
+    Atomics.notify(control, CONTROL.generation);
+    const error = workOnChunks(control, this.memory.kernels);
+    for (let spin = 0, done; (done = Atomics.load(control, CONTROL.done)) !== chunks; spin++) {
+      if (spin > SPIN_ITERATIONS) Atomics.wait(control, CONTROL.done, done, 1);
     }
+    if (error !== null) throw error;
     if (Atomics.load(control, CONTROL.failed) !== 0) throw new Error('a CPU kernel thread failed: load the model again');
   }
 
