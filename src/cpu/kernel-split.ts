@@ -14,7 +14,7 @@ export type Epilogue =
   | { kind: 'gelu'; out: number; tokens: number; width: number }
   | { kind: 'add-into'; residual: number; out: number; tokens: number; width: number };
 
-/** An epilogue as the ints a thread's slot carries: [kind, address, address, tokens, width] (kind 0: none). */
+/** An epilogue as the ints the threads' control block carries: [kind, address, address, tokens, width] (kind 0: none). */
 export const EPILOGUE_INTS = 5;
 
 export function encodeEpilogue(epilogue: Epilogue | undefined): number[] {
