@@ -1,5 +1,5 @@
 // npm run bench [-- --model 124M|355M|774M|1.5B] [--backend webgpu|cpu] [--dtype f32|f16|int8|q4]
-//                 [--threads N] [--decode-tokens N] [--json]
+//                 [--threads N] [--decode-tokens N] [--busy N] [--json]
 // Times the app's own engine in headless Chromium on a GPT-2 of the real shape with seeded random
 // weights (made on first use and kept in .cache/bench/), on WebGPU (the default) or the CPU
 // backend, and prints a table, or with --json one line of JSON. What is timed: loading the model
@@ -11,7 +11,10 @@
 // of it that decoding achieves on the weights (on WebGPU from decode steps timed one by one between
 // reads, on a copy of the model the page loads); each kernel on its own (on the CPU, the linear
 // layers of a decode step). Set CHROMIUM_GPU=vulkan to use a real GPU (see scripts/chromium.ts).
+// --busy N runs N processes that only spin beside the browser while it benches: a machine busy
+// with something else, as a user's often is, made the same way each time.
 // On failure it prints "error: <what is wrong>".
+import { spawn, type ChildProcess } from 'node:child_process';
 import { join } from 'node:path';
 import { parseArgs } from 'node:util';
 import type { BenchOutcome, BenchRequest, BenchResult } from '../src/headless/bench-page.ts';
@@ -26,6 +29,11 @@ const BENCH_PAGE = { path: 'bench.html', ready: 'runBench' };
 
 const progress = (message: string) => process.stderr.write(`${message}\n`);
 
+/** `count` Node processes that spin until killed. */
+function busyProcesses(count: number): ChildProcess[] {
+  return Array.from({ length: count }, () => spawn(process.execPath, ['-e', 'for (;;) {}'], { stdio: 'ignore' }));
+}
+
 /** "quartiles a–b, range c–d" of a few values. */
 function quartiles(values: number[]): string {
   const sorted = [...values].sort((a, b) => a - b);
@@ -33,7 +41,7 @@ function quartiles(values: number[]): string {
   return `quartiles ${at(0.25)}–${at(0.75)}, range ${at(0)}–${at(1)}`;
 }
 
-function formatTable(result: BenchResult): string {
+function formatTable(result: BenchResult & { busy_processes: number }): string {
   const contexts = result.decode_contexts;
   const decodeMs = result[`decode_ms_per_token_ctx${contexts[0]}`];
   const cpu = result.backend === 'cpu';
@@ -44,6 +52,7 @@ function formatTable(result: BenchResult): string {
     ['model', `GPT-2 ${result.model} shape, random weights, ${result.weights_dtype} matrices (${(result.weight_bytes / 2 ** 20).toFixed(0)} MiB), ${result.matrix_arithmetic} arithmetic, ` +
       `a ${result.kv_cache_dtype} KV cache (${(result.kv_cache_bytes / 2 ** 20).toFixed(0)} MiB at a full context)`],
     ['backend', cpu ? `CPU (${result.adapter}; cross-origin isolated: ${result.cross_origin_isolated ? 'yes' : 'no'})` : `WebGPU (${result.adapter})`],
+    ['beside the browser', result.busy_processes === 0 ? 'nothing of the bench\'s' : `${result.busy_processes} spinning process(es) (--busy)`],
     ['load: saved model → first token', `${result.load_ms.toFixed(0)} ms`],
     ['  loaded again', `${result.load_cached_ms.toFixed(0)} ms` + (result.load_cached_from_saved_layout ? ' (from the CPU layout the first load saved)' : '')],
     [`prompt processing, ${result.prefill_tokens} tokens`,
@@ -107,6 +116,7 @@ async function main(): Promise<void> {
       dtype: { type: 'string' },
       threads: { type: 'string' },
       'decode-tokens': { type: 'string', default: '8' },
+      busy: { type: 'string', default: '0' },
       json: { type: 'boolean', default: false },
     },
   });
@@ -125,6 +135,8 @@ async function main(): Promise<void> {
     if (backend !== 'cpu') throw new Error('--threads is for the CPU backend: add --backend cpu');
     if (!Number.isInteger(threads) || threads < 1) throw new Error(`--threads must be a whole number of at least 1, got "${values.threads}"`);
   }
+  const busy = Number(values.busy);
+  if (!Number.isInteger(busy) || busy < 0) throw new Error(`--busy must be a whole number of processes (0 or more), got "${values.busy}"`);
   const decodeTokens = Number(values['decode-tokens']);
   if (!Number.isInteger(decodeTokens) || decodeTokens < 1) throw new Error(`--decode-tokens must be a whole number of at least 1, got "${values['decode-tokens']}"`);
 
@@ -136,6 +148,7 @@ async function main(): Promise<void> {
   });
 
   const session = await openHeadlessSession(model.dir, { page: BENCH_PAGE });
+  const spinners = busyProcesses(busy);
   let outcome: BenchOutcome;
   try {
     session.page.on('console', (message) => {
@@ -156,10 +169,12 @@ async function main(): Promise<void> {
     };
     outcome = await session.page.evaluate((r) => window.runBench(r), request);
   } finally {
+    for (const spinner of spinners) spinner.kill();
     await session.close();
   }
   if ('error' in outcome) throw new Error(outcome.error);
-  process.stdout.write(values.json ? JSON.stringify(outcome) + '\n' : formatTable(outcome) + '\n');
+  const result = { ...outcome, busy_processes: busy };
+  process.stdout.write(values.json ? JSON.stringify(result) + '\n' : formatTable(result) + '\n');
 }
 
 main().catch((error: Error) => {
