@@ -51,6 +51,12 @@ export function splitRanges(count: number, parts: number, align: number): Array<
   return ranges;
 }
 
+/** `kernel` over all of [0, count), then `epilogue`, on the calling thread. */
+export function runWhole(kernels: CpuKernels, kernel: SplitKernel, args: number[], count: number, epilogue?: Epilogue): void {
+  (kernels[kernel] as (...values: number[]) => void)(...args, 0, count);
+  runEpilogue(kernels, encodeEpilogue(epilogue), 0, 0, count);
+}
+
 /** Everything on the calling thread. */
 export class SingleThread implements KernelSplitter {
   readonly threads = 1;
@@ -58,8 +64,7 @@ export class SingleThread implements KernelSplitter {
   constructor(private readonly kernels: CpuKernels) {}
 
   run(kernel: SplitKernel, args: number[], count: number, _align: number, epilogue?: Epilogue): void {
-    (this.kernels[kernel] as (...values: number[]) => void)(...args, 0, count);
-    runEpilogue(this.kernels, encodeEpilogue(epilogue), 0, 0, count);
+    runWhole(this.kernels, kernel, args, count, epilogue);
   }
 
   close(): void {}

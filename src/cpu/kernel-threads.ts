@@ -8,7 +8,7 @@
 // the block's generation before sleeping in Atomics.wait, and the caller spins, then waits, for
 // the count of chunks done. (The caller is a worker or Node, where Atomics.wait is allowed.)
 import type { CpuMemory } from './cpu-memory.ts';
-import { encodeEpilogue, runEpilogue, type Epilogue, type KernelSplitter, type SplitKernel } from './kernel-split.ts';
+import { encodeEpilogue, runWhole, type Epilogue, type KernelSplitter, type SplitKernel } from './kernel-split.ts';
 import { CONTROL, CONTROL_INTS, KERNEL_IDS, MAX_CHUNKS, claimWord, workOnChunks, type KernelThreadInit } from './kernel-thread-protocol.ts';
 
 /** The part of a Worker (web or Node worker_threads) the pool uses. */
@@ -73,11 +73,8 @@ export class KernelThreads implements KernelSplitter {
 
   run(kernel: SplitKernel, args: number[], count: number, align: number, epilogue?: Epilogue): void {
     const chunk = chunkSize(count, this.threads, align);
-    const finish = encodeEpilogue(epilogue);
     if (chunk >= count) {
-      const kernels = this.memory.kernels;
-      (kernels[kernel] as (...values: number[]) => void)(...args, 0, count);
-      runEpilogue(kernels, finish, 0, 0, count);
+      runWhole(this.memory.kernels, kernel, args, count, epilogue);
       return;
     }
     const control = this.control;
@@ -86,7 +83,7 @@ export class KernelThreads implements KernelSplitter {
     control[CONTROL.count] = count;
     control[CONTROL.chunk] = chunk;
     control.set(args, CONTROL.args);
-    control.set(finish, CONTROL.epilogue);
+    control.set(encodeEpilogue(epilogue), CONTROL.epilogue);
     Atomics.store(control, CONTROL.done, 0);
     Atomics.store(control, CONTROL.claim, claimWord(chunks));
     Atomics.add(control, CONTROL.generation, 1); // the threads' signal to go
